@@ -1,0 +1,8 @@
+"""Generator and critic architectures, as ``ppsci.arch.Arch`` subclasses."""
+
+from ppsci_ext.arch.base import CriticArch
+from ppsci_ext.arch.base import GeneratorArch
+from ppsci_ext.arch.toy import ToyCritic
+from ppsci_ext.arch.toy import ToyGenerator
+
+__all__ = ["GeneratorArch", "CriticArch", "ToyGenerator", "ToyCritic"]

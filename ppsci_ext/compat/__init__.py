@@ -1,0 +1,1 @@
+"""Checkpoint layouts of other implementations (PaddleScience's WGAN-GP example)."""

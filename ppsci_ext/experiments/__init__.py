@@ -1,0 +1,1 @@
+"""The experiments: each adds its data and its evaluation to the shared runner."""

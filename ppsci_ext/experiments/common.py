@@ -1,0 +1,295 @@
+"""What every experiment shares: config checks, building networks, optimisers and
+the solver from a config, loading weights, and drawing samples.
+
+An experiment (toy, MNIST, CIFAR-10) adds only its data and its evaluation; the
+networks are named in ``MODEL`` and the training recipe in ``LOSS`` and ``TRAIN``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from typing import Dict
+from typing import Optional
+from typing import Sequence
+from typing import Tuple
+
+import numpy as np
+import paddle
+import ppsci
+from omegaconf import DictConfig
+from omegaconf import OmegaConf
+from ppsci.utils import logger
+from ppsci.utils import misc
+
+from ppsci_ext import arch as arch_module
+from ppsci_ext.compat import paddlescience
+from ppsci_ext.loss import CriticLoss
+from ppsci_ext.loss import GeneratorLoss
+from ppsci_ext.solver import WGANSolver
+from ppsci_ext.solver import checkpoint as ckpt
+
+__all__ = [
+    "ConfigError",
+    "check_config",
+    "build_networks",
+    "build_solver",
+    "load_weights",
+    "load_generator",
+    "sample",
+]
+
+LOSS_NAMES = ("wgan_gp", "wgan_clip")
+OPTIMIZER_NAMES = ("Adam", "RMSProp")
+LR_DECAYS = ("none", "linear")
+
+
+class ConfigError(ValueError):
+    """A config value that cannot work; the message names the key and what is valid."""
+
+
+def _require(ok: bool, key: str, value: Any, valid: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key}={value!r} is not valid: {valid}")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Check the adversarial-training keys before any work starts."""
+    _require(cfg.mode in ("train", "eval"), "mode", cfg.mode, "one of train, eval")
+    loss = cfg.LOSS
+    _require(loss.name in LOSS_NAMES, "LOSS.name", loss.name, f"one of {', '.join(LOSS_NAMES)}")
+    _require(_is_number(loss.penalty_weight) and loss.penalty_weight >= 0,
+             "LOSS.penalty_weight", loss.penalty_weight, "a number >= 0 (the paper's lambda)")
+    _require(_is_number(loss.clip_value) and loss.clip_value > 0,
+             "LOSS.clip_value", loss.clip_value, "a number > 0")
+    train = cfg.TRAIN
+    _require(_is_int(train.n_critic) and train.n_critic >= 1,
+             "TRAIN.n_critic", train.n_critic, "an integer >= 1")
+    for key in ("critic", "generator"):
+        value = train.batch_size[key]
+        _require(_is_int(value) and value >= 1, f"TRAIN.batch_size.{key}", value, "an integer >= 1")
+    for key in ("epochs", "iters_per_epoch"):
+        _require(_is_int(train[key]) and train[key] >= 1, f"TRAIN.{key}", train[key], "an integer >= 1")
+    opt = train.optimizer
+    _require(opt.name in OPTIMIZER_NAMES, "TRAIN.optimizer.name", opt.name,
+             f"one of {', '.join(OPTIMIZER_NAMES)}")
+    _require(_is_number(opt.learning_rate) and opt.learning_rate > 0,
+             "TRAIN.optimizer.learning_rate", opt.learning_rate, "a number > 0")
+    for key in ("beta1", "beta2"):
+        _require(_is_number(opt[key]) and 0 <= opt[key] < 1, f"TRAIN.optimizer.{key}", opt[key],
+                 "a number in [0, 1)")
+    _require(opt.lr_decay in LR_DECAYS, "TRAIN.optimizer.lr_decay", opt.lr_decay,
+             f"one of {', '.join(LR_DECAYS)}")
+    _require(train.on_nonfinite in ("stop", "skip"), "TRAIN.on_nonfinite", train.on_nonfinite,
+             "stop or skip")
+    if train.ema.use_ema:
+        _require(_is_number(train.ema.decay) and 0 < train.ema.decay < 1,
+                 "TRAIN.ema.decay", train.ema.decay, "a number in (0, 1)")
+
+
+def _build_arch(spec: DictConfig):
+    params = OmegaConf.to_container(spec, resolve=True)
+    name = params.pop("name")
+    cls = getattr(arch_module, name, None)
+    if cls is None:
+        raise ConfigError(f"MODEL: unknown network {name!r}; valid: {', '.join(arch_module.__all__)}")
+    return cls(**params)
+
+
+def build_networks(cfg: DictConfig):
+    """The generator and critic named in ``cfg.MODEL``."""
+    return _build_arch(cfg.MODEL.generator), _build_arch(cfg.MODEL.critic)
+
+
+def _optimizer(cfg: DictConfig, model):
+    opt = cfg.TRAIN.optimizer
+    lr = opt.learning_rate
+    if opt.lr_decay == "linear":
+        lr = ppsci.optimizer.lr_scheduler.Linear(
+            cfg.TRAIN.epochs, cfg.TRAIN.iters_per_epoch, lr, end_lr=0.0
+        )()
+    if opt.name == "Adam":
+        return ppsci.optimizer.Adam(lr, beta1=opt.beta1, beta2=opt.beta2)(model)
+    return ppsci.optimizer.RMSProp(lr)(model)
+
+
+def build_solver(
+    cfg: DictConfig,
+    generator,
+    critic,
+    real_input: Dict[str, np.ndarray],
+    real_label: Optional[Dict[str, np.ndarray]] = None,
+    validator=None,
+) -> WGANSolver:
+    """A :class:`WGANSolver` for the networks and real data, as ``cfg`` says.
+
+    ``LOSS.name=wgan_gp`` is the paper's recipe (penalty, no clipping);
+    ``wgan_clip`` the original WGAN (no penalty, weights clipped to
+    ``LOSS.clip_value`` after each critic step; RMSProp is the usual optimiser).
+    """
+    clipping = cfg.LOSS.name == "wgan_clip"
+    constraint = ppsci.constraint.SupervisedConstraint(
+        {
+            "dataset": {"name": "NamedArrayDataset", "input": real_input, "label": real_label or {}},
+            "batch_size": cfg.TRAIN.batch_size.critic,
+            "sampler": {"name": "BatchSampler", "shuffle": True, "drop_last": True},
+        },
+        CriticLoss(
+            penalty_weight=0.0 if clipping else cfg.LOSS.penalty_weight,
+            class_weight=cfg.LOSS.get("critic_class_weight", 0.0) if critic.num_classes else 0.0,
+        ),
+        name="critic",
+    )
+    return WGANSolver(
+        generator,
+        critic,
+        constraint,
+        GeneratorLoss(
+            class_weight=cfg.LOSS.get("generator_class_weight", 0.0) if critic.num_classes else 0.0
+        ),
+        _optimizer(cfg, generator),
+        _optimizer(cfg, critic),
+        n_critic=cfg.TRAIN.n_critic,
+        generator_batch_size=cfg.TRAIN.batch_size.generator,
+        clip_value=cfg.LOSS.clip_value if clipping else None,
+        on_nonfinite=cfg.TRAIN.on_nonfinite,
+        validator=validator,
+        cfg=cfg,
+    )
+
+
+def train(cfg: DictConfig, real_input, real_label=None, validator=None) -> WGANSolver:
+    """Seed, build and train; each process draws its own noise (seed + rank)."""
+    misc.set_random_seed(cfg.seed + paddle.distributed.get_rank())
+    generator, critic = build_networks(cfg)
+    solver = build_solver(cfg, generator, critic, real_input, real_label, validator)
+    solver.train()
+    return solver
+
+
+def load_weights(model, path: Optional[str], what: str, key: str) -> None:
+    """Load a ``.pdparams`` into ``model``: this package's layout, or a
+    PaddleScience layout that :mod:`ppsci_ext.compat.paddlescience` converts;
+    anything else is refused with the names and shapes that do not fit."""
+    if not path:
+        raise ConfigError(f"{key} is required for mode=eval: the path of the {what} .pdparams file")
+    state = ckpt.load_file(path, f"{what} weights ({key})")
+    if not isinstance(state, dict):
+        raise ckpt.CheckpointError(f"{path!r} holds a {type(state).__name__}, not a state dict")
+    expected = model.state_dict()
+    if set(state) != set(expected):
+        converted = paddlescience.convert(state, model)
+        if converted is not None:
+            state, layout = converted
+            logger.message(f"{path}: read PaddleScience layout '{layout}'")
+    ckpt.load_state_dict_strict(model, state, f"{what} weights {path!r} ({key})")
+
+
+def load_generator(config, weights: str):
+    """Build the generator a config names and load weights into it, in eval mode.
+
+    Args:
+        config: A ``DictConfig``, or the path of a YAML file with a ``MODEL`` section
+            (an experiment's config under ``conf/``, or a run's ``.hydra/config.yaml``).
+        weights: A generator ``.pdparams`` (this package's or PaddleScience's layout).
+
+    Examples:
+        >>> from ppsci_ext.experiments.common import load_generator, sample
+        >>> gen = load_generator("conf/wgangp_toy.yaml", "model_generator.pdparams")  # doctest: +SKIP
+        >>> points = sample(gen, 1000, seed=0)  # doctest: +SKIP
+    """
+    cfg = OmegaConf.load(config) if isinstance(config, (str, os.PathLike)) else config
+    generator = _build_arch(cfg.MODEL.generator)
+    load_weights(generator, weights, "generator", "weights")
+    generator.eval()
+    return generator
+
+
+@paddle.no_grad()
+def sample(
+    generator,
+    num_samples: Optional[int] = None,
+    *,
+    noise: Optional[np.ndarray] = None,
+    labels: Optional[Sequence[int]] = None,
+    seed: Optional[int] = None,
+    batch_size: int = 1024,
+) -> np.ndarray:
+    """Draw samples from a generator as a numpy array, in batches.
+
+    Give ``num_samples`` (standard normal noise, seeded with ``seed``) or ``noise``
+    (``[N, noise_dim]``). A conditional generator takes ``labels`` (N class indices);
+    without them the classes are drawn uniformly.
+
+    Examples:
+        >>> from ppsci_ext.arch import ToyGenerator
+        >>> from ppsci_ext.experiments.common import sample
+        >>> sample(ToyGenerator(hidden_dim=8), 5, seed=0).shape
+        (5, 2)
+    """
+    rng = np.random.default_rng(seed)
+    if noise is None:
+        if not num_samples or num_samples < 1:
+            raise ValueError("give num_samples >= 1 or noise")
+        noise = rng.standard_normal((num_samples, generator.noise_dim)).astype("float32")
+    noise = np.asarray(noise, dtype="float32")
+    if noise.ndim != 2 or noise.shape[1] != generator.noise_dim:
+        raise ValueError(f"noise must be [N, {generator.noise_dim}], got {list(noise.shape)}")
+    if generator.is_conditional:
+        if labels is None:
+            labels = rng.integers(0, generator.num_classes, len(noise))
+        labels = np.asarray(labels, dtype="int64").reshape(-1)
+        if len(labels) != len(noise) or labels.min() < 0 or labels.max() >= generator.num_classes:
+            raise ValueError(
+                f"labels must be {len(noise)} class indices in [0, {generator.num_classes})"
+            )
+    was_training = generator.training
+    generator.eval()
+    out = []
+    for start in range(0, len(noise), batch_size):
+        inputs = {generator.input_keys[0]: paddle.to_tensor(noise[start : start + batch_size])}
+        if generator.is_conditional:
+            inputs[generator.input_keys[1]] = paddle.to_tensor(labels[start : start + batch_size])
+        out.append(generator(inputs)[generator.output_keys[0]].numpy())
+    if was_training:
+        generator.train()
+    return np.concatenate(out)
+
+
+def critic_values(critic, points: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    """Critic scores of ``points`` as a flat numpy array."""
+    with paddle.no_grad():
+        return np.concatenate(
+            [
+                critic({critic.input_keys[0]: paddle.to_tensor(points[s : s + batch_size])})[
+                    critic.output_keys[0]
+                ].numpy().reshape(-1)
+                for s in range(0, len(points), batch_size)
+            ]
+        )
+
+
+def prepare_output_dir(cfg: DictConfig) -> str:
+    """Create ``output_dir`` and check it can be written to, before any work."""
+    out = cfg.output_dir
+    try:
+        os.makedirs(out, exist_ok=True)
+        probe = os.path.join(out, ".write_test")
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as exc:
+        raise ConfigError(f"output_dir={out!r} cannot be written to: {exc}") from exc
+    return out
+
+
+def shape_of(x) -> Tuple[int, ...]:
+    return tuple(int(d) for d in x.shape)

@@ -1,0 +1,91 @@
+"""The 2-D toy experiment (8gaussians, 25gaussians, swissroll).
+
+``mode=train`` trains on ``DATA.num_train_samples`` points drawn as the official code
+draws them; ``mode=eval`` loads ``EVAL.pretrained_gen_model_path`` (and, optionally,
+``EVAL.pretrained_dis_model_path``) and writes ``samples.npy``, ``metrics.json`` and
+``samples.png`` (with the critic's value contours when the critic is given).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+from omegaconf import DictConfig
+from ppsci.utils import logger
+
+from ppsci_ext.data.toy import TOY_MODES
+from ppsci_ext.data.toy import sample_toy
+from ppsci_ext.experiments import common
+from ppsci_ext.metric.toy import toy_scores
+from ppsci_ext.visualize import plot_toy
+
+__all__ = ["run", "train", "evaluate"]
+
+
+def check_config(cfg: DictConfig) -> None:
+    common.check_config(cfg)
+    if cfg.DATA.mode not in TOY_MODES:
+        raise common.ConfigError(
+            f"DATA.mode={cfg.DATA.mode!r} is not valid: one of {', '.join(TOY_MODES)}"
+        )
+    n = cfg.DATA.num_train_samples
+    if not (isinstance(n, int) and n >= cfg.TRAIN.batch_size.critic):
+        raise common.ConfigError(
+            f"DATA.num_train_samples={n!r} is not valid: an integer >= "
+            f"TRAIN.batch_size.critic ({cfg.TRAIN.batch_size.critic})"
+        )
+    m = cfg.EVAL.num_samples
+    if not (isinstance(m, int) and m >= 1):
+        raise common.ConfigError(f"EVAL.num_samples={m!r} is not valid: an integer >= 1")
+
+
+def train(cfg: DictConfig):
+    data = sample_toy(cfg.DATA.mode, cfg.DATA.num_train_samples, seed=cfg.seed)
+    solver = common.train(cfg, {cfg.MODEL.critic.input_keys[0]: data})
+    if solver.rank == 0:
+        logger.message(f"Training finished; weights are in {cfg.output_dir}")
+    return solver
+
+
+def _critic_grid(critic, real: np.ndarray, fake: np.ndarray, steps: int = 128):
+    both = np.concatenate([real, fake])
+    lo, hi = np.percentile(both, 0.5, axis=0), np.percentile(both, 99.5, axis=0)
+    pad = 0.15 * (hi - lo)
+    xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], steps)
+    ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], steps)
+    grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2).astype("float32")
+    return xs, ys, common.critic_values(critic, grid).reshape(steps, steps)
+
+
+def evaluate(cfg: DictConfig) -> dict:
+    out_dir = common.prepare_output_dir(cfg)
+    generator, critic = common.build_networks(cfg)
+    common.load_weights(generator, cfg.EVAL.pretrained_gen_model_path, "generator",
+                        "EVAL.pretrained_gen_model_path")
+    with_critic = bool(cfg.EVAL.pretrained_dis_model_path)
+    if with_critic:
+        common.load_weights(critic, cfg.EVAL.pretrained_dis_model_path, "critic",
+                            "EVAL.pretrained_dis_model_path")
+        critic.eval()
+    fake = common.sample(generator, cfg.EVAL.num_samples, seed=cfg.seed)
+    # Reference points from another seed than training's, so they are held out.
+    real = sample_toy(cfg.DATA.mode, cfg.EVAL.num_samples, seed=cfg.seed + 1)
+    metrics = {"data_mode": cfg.DATA.mode, "num_samples": int(cfg.EVAL.num_samples)}
+    metrics.update(toy_scores(fake, real, cfg.DATA.mode))
+    np.save(os.path.join(out_dir, "samples.npy"), fake.astype("float32"))
+    with open(os.path.join(out_dir, "metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=2)
+    title = ", ".join(f"{k}: {v:.3g}" if isinstance(v, float) else f"{k}: {v}"
+                      for k, v in metrics.items() if k not in ("data_mode", "num_samples"))
+    plot_toy(real, fake, os.path.join(out_dir, "samples.png"),
+             _critic_grid(critic, real, fake) if with_critic else None, title)
+    logger.message(f"Eval metrics ({out_dir}/metrics.json): {metrics}")
+    return metrics
+
+
+def run(cfg: DictConfig):
+    """Dispatch on ``cfg.mode`` after checking the config."""
+    check_config(cfg)
+    return {"train": train, "eval": evaluate}[cfg.mode](cfg)

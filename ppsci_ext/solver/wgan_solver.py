@@ -1,0 +1,540 @@
+"""One ``ppsci.solver.Solver`` that trains a generator against a critic.
+
+The Solver holds both networks as a ``ppsci.arch.ModelList`` and both optimisers as
+a ``ppsci.optimizer.OptimizerList``, so ppsci's device handling, AMP decoration,
+``paddle.DataParallel`` wrapping, VisualDL / TensorBoard / wandb writers, validators
+and logger serve the adversarial schedule unchanged. Real data comes from a
+``ppsci.constraint.SupervisedConstraint`` that also carries the critic loss.
+
+What differs from ppsci's own training loop, and why:
+
+- :func:`adversarial_epoch_func` replaces ``train_epoch_func``: one iteration is
+  ``n_critic`` critic steps, each on a fresh real batch and a detached fake batch,
+  then one generator step with the critic frozen.
+- ``train`` is overridden because a resumable GAN checkpoint holds more than ppsci's
+  (model, optimizer, metric) triple: both schedules, the generator's moving average,
+  the iteration counter, the random states and the position in the data, written
+  as one file with an atomic rename.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime
+import math
+import os
+import random
+import time
+from typing import Callable
+from typing import Dict
+from typing import List
+from typing import Optional
+
+import numpy as np
+import paddle
+import ppsci
+from paddle import nn
+from ppsci.utils import ema
+from ppsci.utils import logger
+
+from ppsci_ext.arch.base import CriticArch
+from ppsci_ext.arch.base import GeneratorArch
+from ppsci_ext.loss.wasserstein import clip_weights_
+from ppsci_ext.loss.wasserstein import gradient_norm
+from ppsci_ext.loss.wasserstein import interpolate
+from ppsci_ext.solver import checkpoint as ckpt
+
+__all__ = ["WGANSolver", "NonFiniteLossError", "adversarial_epoch_func"]
+
+CHECKPOINT_FORMAT = "ppsci_ext.wgan_checkpoint.v1"
+GENERATOR_FILE = "model_generator.pdparams"
+CRITIC_FILE = "model_discriminator.pdparams"
+HISTORY_KEYS = (
+    "iteration",
+    "critic_loss",
+    "wasserstein",
+    "penalty",
+    "grad_norm",
+    "generator_loss",
+    "lr",
+)
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN or infinite loss."""
+
+
+def _sum_terms(terms: Dict[str, paddle.Tensor]) -> paddle.Tensor:
+    return paddle.add_n(list(terms.values())) if len(terms) > 1 else next(iter(terms.values()))
+
+
+@contextlib.contextmanager
+def _frozen(model: nn.Layer):
+    """Stop gradients into ``model``'s parameters (they still flow through it)."""
+    params = [p for p in model.parameters() if not p.stop_gradient]
+    for p in params:
+        p.stop_gradient = True
+    try:
+        yield
+    finally:
+        for p in params:
+            p.stop_gradient = False
+
+
+class WGANSolver(ppsci.solver.Solver):
+    """Adversarial trainer for a generator and a critic, on ``ppsci.solver.Solver``.
+
+    An iteration is ``n_critic`` critic steps followed by one generator step; a
+    Solver epoch is ``iters_per_epoch`` iterations (ppsci's meaning of the two run
+    length settings, so ``epochs * iters_per_epoch`` generator iterations in all).
+
+    Args:
+        generator (GeneratorArch): The generator.
+        critic (CriticArch): The critic.
+        critic_constraint (ppsci.constraint.SupervisedConstraint): Real data (its
+            input key must be the critic's input key; a ``label`` entry in its label
+            dict feeds an auxiliary-classifier critic) and the critic loss
+            (:class:`ppsci_ext.loss.CriticLoss`).
+        generator_loss (ppsci.loss.Loss): :class:`ppsci_ext.loss.GeneratorLoss`.
+        optimizer_generator, optimizer_critic (paddle.optimizer.Optimizer): One each.
+        n_critic (int): Critic steps per generator step. Defaults to 5.
+        generator_batch_size (int): Batch of the generator step. Defaults to the
+            critic constraint's batch size.
+        clip_value (Optional[float]): Clip critic weights to [-c, c] after every
+            critic step (original WGAN). Defaults to None.
+        ema_decay (Optional[float]): Keep an exponential moving average of the
+            generator's weights with this decay (``ppsci.utils.ema``); the averaged
+            weights are the ones written to ``model_generator.pdparams``. With a
+            ``cfg``, ``TRAIN.ema.use_ema`` / ``decay`` / ``avg_freq`` set it instead.
+        on_nonfinite (str): "stop" raises :class:`NonFiniteLossError` naming the
+            iteration, the values and the last checkpoint; "skip" drops the step and
+            counts it. Defaults to "stop".
+        cfg (Optional[DictConfig]): A ppsci config (``ppsci_default`` layout).
+        **solver_kwargs: Other ``ppsci.solver.Solver`` arguments when no ``cfg`` is
+            given (``output_dir``, ``epochs``, ``iters_per_epoch``, ``save_freq``,
+            ``log_freq``, ``checkpoint_path``, ``validator``, ...).
+
+    Examples:
+        >>> import numpy as np, ppsci, tempfile
+        >>> from ppsci_ext.arch import ToyGenerator, ToyCritic
+        >>> from ppsci_ext.loss import CriticLoss, GeneratorLoss
+        >>> from ppsci_ext.solver import WGANSolver
+        >>> gen, critic = ToyGenerator(hidden_dim=32), ToyCritic(hidden_dim=32)
+        >>> data = ppsci.constraint.SupervisedConstraint(
+        ...     {"dataset": {"name": "NamedArrayDataset",
+        ...                  "input": {"x": np.random.randn(512, 2).astype("float32")}},
+        ...      "batch_size": 64,
+        ...      "sampler": {"name": "BatchSampler", "shuffle": True, "drop_last": True}},
+        ...     CriticLoss(penalty_weight=0.1), name="critic")
+        >>> solver = WGANSolver(gen, critic, data, GeneratorLoss(),
+        ...     ppsci.optimizer.Adam(1e-4, beta1=0.5, beta2=0.9)(gen),
+        ...     ppsci.optimizer.Adam(1e-4, beta1=0.5, beta2=0.9)(critic),
+        ...     output_dir=tempfile.mkdtemp(), epochs=1, iters_per_epoch=3, log_freq=100)
+        >>> solver.train()
+        >>> solver.global_step
+        3
+    """
+
+    def __init__(
+        self,
+        generator: GeneratorArch,
+        critic: CriticArch,
+        critic_constraint: ppsci.constraint.SupervisedConstraint,
+        generator_loss: ppsci.loss.Loss,
+        optimizer_generator: paddle.optimizer.Optimizer,
+        optimizer_critic: paddle.optimizer.Optimizer,
+        *,
+        n_critic: int = 5,
+        generator_batch_size: Optional[int] = None,
+        clip_value: Optional[float] = None,
+        ema_decay: Optional[float] = None,
+        on_nonfinite: str = "stop",
+        cfg=None,
+        **solver_kwargs,
+    ):
+        if n_critic < 1:
+            raise ValueError(f"n_critic must be a positive integer, got {n_critic}")
+        if on_nonfinite not in ("stop", "skip"):
+            raise ValueError(f"on_nonfinite must be 'stop' or 'skip', got {on_nonfinite!r}")
+        # Resuming is done here, not by ppsci's load_checkpoint (which knows one model
+        # and one optimizer, and loads mismatched weights with a warning).
+        self._resume_path = solver_kwargs.pop("checkpoint_path", None)
+        super().__init__(
+            ppsci.arch.ModelList((generator, critic)),
+            {critic_constraint.name: critic_constraint},
+            optimizer=ppsci.optimizer.OptimizerList((optimizer_generator, optimizer_critic)),
+            cfg=cfg,
+            **solver_kwargs,
+        )
+        # ppsci may have wrapped them in paddle.DataParallel; keep both views.
+        self.generator, self.critic = self.model.model_list[0], self.model.model_list[1]
+        self.generator_arch, self.critic_arch = generator, critic
+        self.optimizer_generator, self.optimizer_critic = optimizer_generator, optimizer_critic
+        self.critic_constraint = critic_constraint
+        self.generator_loss = generator_loss
+        self.n_critic = int(n_critic)
+        self.generator_batch_size = int(
+            generator_batch_size or critic_constraint.data_loader.batch_sampler.batch_size
+        )
+        self.clip_value = clip_value
+        self.on_nonfinite = on_nonfinite
+        self.nonfinite_skipped = 0
+        self.train_epoch_func = adversarial_epoch_func
+
+        # Averaging applies to the generator alone (the critic is not sampled from).
+        self.ema_model = None
+        self.avg_freq = 1
+        if cfg is not None and "ema" in cfg.TRAIN and cfg.TRAIN.ema.get("use_ema", False):
+            ema_decay, self.avg_freq = cfg.TRAIN.ema.decay, cfg.TRAIN.ema.avg_freq
+        if ema_decay:
+            self.ema_model = ema.ExponentialMovingAverage(generator, ema_decay)
+
+        self.history: Dict[str, List[float]] = {k: [] for k in HISTORY_KEYS}
+        self.last_checkpoint: Optional[str] = None
+        self._data_state = {"np_state_at_iter": None, "batches": 0}
+        self._new_data_iter()
+        if self._resume_path:
+            self.load_training_state(self._resume_path)
+
+    def _parse_params_from_cfg(self, cfg):
+        super()._parse_params_from_cfg(cfg)
+        self._resume_path = self.checkpoint_path
+        self.checkpoint_path = None
+        self.pretrained_model_path = None
+
+    # ------------------------------------------------------------------ data
+    def _new_data_iter(self) -> None:
+        # The shuffling sampler draws its permutation from numpy's global state;
+        # remembering that state lets a resumed run rebuild the same iterator.
+        self._data_state = {"np_state_at_iter": np.random.get_state(), "batches": 0}
+        sampler = self.critic_constraint.data_loader.batch_sampler
+        if hasattr(sampler, "set_epoch") and hasattr(sampler, "epoch"):
+            pass  # DistributedBatchSampler advances its own epoch on every pass
+        self.critic_constraint.data_iter = iter(self.critic_constraint.data_loader)
+
+    def next_real_batch(self):
+        """The next (input, label, weight) dicts of real data; a new pass over the
+        data starts when the current one ends."""
+        try:
+            batch = next(self.critic_constraint.data_iter)
+        except StopIteration:
+            self._new_data_iter()
+            batch = next(self.critic_constraint.data_iter)
+        self._data_state["batches"] += 1
+        return batch
+
+    # ---------------------------------------------------------------- sampling
+    def sample_noise(self, batch_size: int) -> Dict[str, paddle.Tensor]:
+        """Generator inputs: standard normal noise, and uniform class labels for a
+        conditional generator."""
+        gen = self.generator_arch
+        inputs = {gen.input_keys[0]: paddle.randn([batch_size, gen.noise_dim])}
+        if gen.is_conditional:
+            inputs[gen.input_keys[1]] = paddle.randint(0, gen.num_classes, [batch_size])
+        return inputs
+
+    # ------------------------------------------------------------------ steps
+    def critic_step(self) -> Optional[Dict[str, float]]:
+        """One critic update on a fresh real batch and a detached fake batch."""
+        gen, critic = self.generator_arch, self.critic_arch
+        in_key, score_key = critic.input_keys[0], critic.output_keys[0]
+        real_input, real_label, _ = self.next_real_batch()
+        x_real = real_input[in_key]
+        x_real.stop_gradient = True
+        with paddle.no_grad():
+            x_fake = self.generator(self.sample_noise(x_real.shape[0]))[gen.output_keys[0]]
+        x_hat = interpolate(x_real, x_fake)
+        x_hat.stop_gradient = False
+        n = x_real.shape[0]
+        with self.autocast_context_manager(self.use_amp, self.amp_level):
+            # Real and fake in one forward (the critic has no batch statistics, so
+            # this equals two forwards). The interpolates get their own forward:
+            # with them in the same concat, Paddle 3.3's double backward fails
+            # ("Unable to fill empty grad inputs due to empty GradSlotMeta").
+            out = self.critic({in_key: paddle.concat([x_real, x_fake])})
+            score = out[score_key]
+            outputs = {"score_real": score[:n], "score_fake": score[n:]}
+            penalised = getattr(self.critic_constraint.loss, "penalty_weight", 0) > 0
+            score_hat = self.critic({in_key: x_hat})[score_key]
+            outputs["grad_norm"] = gradient_norm(score_hat, x_hat, create_graph=penalised)
+            if critic.num_classes:
+                outputs["logits_real"] = out[critic.output_keys[1]][:n]
+            terms = self.critic_constraint.loss(outputs, real_label)
+            loss = _sum_terms(terms)
+        values = {k: float(v) for k, v in terms.items()}
+        values["critic_loss"] = float(loss)
+        values["grad_norm"] = float(outputs["grad_norm"].mean())
+        if not self._finite("critic", values):
+            self.optimizer_critic.clear_grad()
+            return None
+        self._backward_step(loss, self.optimizer_critic)
+        if self.clip_value:
+            clip_weights_(self.critic_arch, self.clip_value)
+        return values
+
+    def generator_step(self) -> Optional[Dict[str, float]]:
+        """One generator update against the current critic (critic weights frozen)."""
+        gen, critic = self.generator_arch, self.critic_arch
+        inputs = self.sample_noise(self.generator_batch_size)
+        with _frozen(self.critic_arch), self.autocast_context_manager(
+            self.use_amp, self.amp_level
+        ):
+            x_fake = self.generator(inputs)[gen.output_keys[0]]
+            out = self.critic({critic.input_keys[0]: x_fake})
+            outputs = {"score_fake": out[critic.output_keys[0]]}
+            labels = None
+            if critic.num_classes:
+                outputs["logits_fake"] = out[critic.output_keys[1]]
+                labels = {"label": inputs[gen.input_keys[1]]}
+            terms = self.generator_loss(outputs, labels)
+            loss = _sum_terms(terms)
+        values = {"generator_loss": float(loss)}
+        if not self._finite("generator", values):
+            self.optimizer_generator.clear_grad()
+            return None
+        self._backward_step(loss, self.optimizer_generator)
+        return values
+
+    def _backward_step(self, loss: paddle.Tensor, optimizer) -> None:
+        if self.use_amp:
+            scaled = self.scaler.scale(loss)
+            scaled.backward()
+            self.scaler.minimize(optimizer, scaled)
+        else:
+            loss.backward()
+            optimizer.step()
+        optimizer.clear_grad()
+
+    def _finite(self, network: str, values: Dict[str, float]) -> bool:
+        if all(math.isfinite(v) for v in values.values()):
+            return True
+        shown = ", ".join(f"{k}={v:.6g}" for k, v in values.items())
+        if self.on_nonfinite == "skip":
+            self.nonfinite_skipped += 1
+            logger.warning(
+                f"Iteration {self.global_step + 1}: non-finite {network} loss ({shown}); "
+                f"step skipped ({self.nonfinite_skipped} skipped so far)."
+            )
+            return False
+        raise NonFiniteLossError(
+            f"Training stopped at iteration {self.global_step + 1}: the {network} loss "
+            f"is not finite ({shown}). Last good checkpoint: "
+            f"{self.last_checkpoint or 'none written yet'}. Lower the learning rate or "
+            "check the data for NaN/inf; set TRAIN.on_nonfinite=skip to drop such steps."
+        )
+
+    def step_schedules(self) -> None:
+        for opt in (self.optimizer_generator, self.optimizer_critic):
+            if isinstance(opt._learning_rate, paddle.optimizer.lr.LRScheduler):
+                opt._learning_rate.step()
+
+    # --------------------------------------------------------------- training
+    def train(self) -> None:
+        """Train for ``epochs * iters_per_epoch`` generator iterations (from where a
+        resumed checkpoint left off), then write the final weights, the history and
+        the loss curves."""
+        self.max_steps = self.epochs * self.iters_per_epoch
+        start_epoch = self.global_step // self.iters_per_epoch + 1
+        self._train_tic = time.perf_counter()
+        self._train_start_step = self.global_step
+        for epoch_id in range(start_epoch, self.epochs + 1):
+            self.train_epoch_func(self, epoch_id, self.log_freq)
+            if self.eval_during_train and epoch_id % self.eval_freq == 0:
+                self.evaluate_generator(epoch_id)
+            if (self.save_freq > 0 and epoch_id % self.save_freq == 0) or epoch_id == self.epochs:
+                self.save_training_state()
+        self.save_final_weights()
+        self.write_history()
+
+    def evaluate_generator(self, epoch_id: Optional[int] = None):
+        """Run the validators with the generator's averaged weights when averaging."""
+        if self.validator is None:
+            return None
+        with self.averaged_generator():
+            _, metrics = self.eval(epoch_id)
+        for name, values in metrics.items():
+            logger.scalar(
+                {f"eval/{name}/{k}": v for k, v in values.items()},
+                self.global_step,
+                self.vdl_writer,
+                self.wandb_writer,
+                self.tbd_writer,
+            )
+        return metrics
+
+    @contextlib.contextmanager
+    def averaged_generator(self):
+        """Temporarily put the averaged weights (if any) into the generator."""
+        if self.ema_model is None:
+            yield
+            return
+        self.ema_model.apply_shadow()
+        try:
+            yield
+        finally:
+            self.ema_model.restore()
+
+    # ------------------------------------------------------------ checkpoints
+    def _rank0(self) -> bool:
+        return self.rank == 0
+
+    def save_training_state(self, path: Optional[str] = None) -> str:
+        """Write everything needed to continue exactly where training is now."""
+        path = path or os.path.join(self.output_dir, "checkpoints", "latest.pdckpt")
+        state = {
+            "format": CHECKPOINT_FORMAT,
+            "global_step": self.global_step,
+            "generator": self.generator_arch.state_dict(),
+            "critic": self.critic_arch.state_dict(),
+            "optimizer_generator": self.optimizer_generator.state_dict(),
+            "optimizer_critic": self.optimizer_critic.state_dict(),
+            "generator_ema": self.ema_model.state_dict() if self.ema_model else None,
+            "scaler": self.scaler.state_dict() if self.scaler else None,
+            "rng": {
+                "paddle": paddle.get_rng_state(),
+                "numpy": np.random.get_state(),
+                "python": random.getstate(),
+            },
+            "data": dict(self._data_state),
+            "history": {k: list(v) for k, v in self.history.items()},
+            "nonfinite_skipped": self.nonfinite_skipped,
+        }
+        if self._rank0():
+            ckpt.save_atomic(state, path)
+            logger.message(f"Saved checkpoint of iteration {self.global_step} to {path}")
+        self.last_checkpoint = path
+        return path
+
+    def load_training_state(self, path: str) -> None:
+        """Continue from a checkpoint written by :meth:`save_training_state`."""
+        if os.path.isdir(path) or not os.path.splitext(path)[1]:
+            # ppsci's convention: a prefix such as output/checkpoints/latest
+            path = path if not os.path.isdir(path) else os.path.join(path, "latest")
+            path += ".pdckpt"
+        state = ckpt.load_file(path, "Checkpoint (TRAIN.checkpoint_path)")
+        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+            raise ckpt.CheckpointError(
+                f"{path!r} is not a training checkpoint of this package (expected "
+                f"format {CHECKPOINT_FORMAT}). To evaluate a weights file use "
+                "EVAL.pretrained_gen_model_path instead."
+            )
+        ckpt.check_state_dict(self.generator_arch.state_dict(), state["generator"], f"{path} (generator)")
+        ckpt.check_state_dict(self.critic_arch.state_dict(), state["critic"], f"{path} (critic)")
+        if (state["generator_ema"] is None) != (self.ema_model is None):
+            raise ckpt.CheckpointError(
+                f"{path!r} was written with generator averaging "
+                f"{'off' if state['generator_ema'] is None else 'on'}, but it is "
+                f"{'on' if self.ema_model else 'off'} now; set TRAIN.ema.use_ema to match."
+            )
+        self.generator_arch.set_state_dict(state["generator"])
+        self.critic_arch.set_state_dict(state["critic"])
+        self.optimizer_generator.set_state_dict(state["optimizer_generator"])
+        self.optimizer_critic.set_state_dict(state["optimizer_critic"])
+        if self.ema_model is not None:
+            self.ema_model.set_state_dict(dict(state["generator_ema"]))
+        if self.scaler is not None and state["scaler"] is not None:
+            self.scaler.load_state_dict(state["scaler"])
+        self.global_step = int(state["global_step"])
+        self.history = {k: list(state["history"][k]) for k in HISTORY_KEYS}
+        self.nonfinite_skipped = int(state.get("nonfinite_skipped", 0))
+        # Rebuild the data iterator exactly where it was, then the random states.
+        np.random.set_state(state["data"]["np_state_at_iter"])
+        self._new_data_iter()
+        for _ in range(int(state["data"]["batches"])):
+            self.next_real_batch()
+        paddle.set_rng_state(state["rng"]["paddle"])
+        np.random.set_state(state["rng"]["numpy"])
+        random.setstate(state["rng"]["python"])
+        self.last_checkpoint = path
+        logger.message(f"Resumed from {path} at iteration {self.global_step}")
+
+    def save_final_weights(self) -> Dict[str, str]:
+        """Write ``model_generator.pdparams`` (averaged weights when averaging) and
+        ``model_discriminator.pdparams``: each network's own state dict, as
+        PaddleScience names them."""
+        paths = {
+            "generator": os.path.join(self.output_dir, GENERATOR_FILE),
+            "critic": os.path.join(self.output_dir, CRITIC_FILE),
+        }
+        if self._rank0():
+            with self.averaged_generator():
+                ckpt.save_atomic(self.generator_arch.state_dict(), paths["generator"])
+            ckpt.save_atomic(self.critic_arch.state_dict(), paths["critic"])
+            logger.message(f"Saved {paths['generator']} and {paths['critic']}")
+        return paths
+
+    def write_history(self) -> None:
+        """``history.csv`` (one row per iteration) and ``loss_curves.png``."""
+        if not self._rank0() or not self.history["iteration"]:
+            return
+        with open(os.path.join(self.output_dir, "history.csv"), "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(HISTORY_KEYS)
+            writer.writerows(zip(*(self.history[k] for k in HISTORY_KEYS)))
+        from ppsci_ext.visualize import plot_loss_curves
+
+        plot_loss_curves(self.history, os.path.join(self.output_dir, "loss_curves.png"))
+
+
+def _mean(rows: List[Dict[str, float]], key: str) -> float:
+    vals = [r[key] for r in rows if key in r]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def adversarial_epoch_func(solver: WGANSolver, epoch_id: int, log_freq: int) -> None:
+    """One Solver epoch of adversarial training: ``solver.iters_per_epoch``
+    iterations of ``n_critic`` critic steps and one generator step.
+
+    Every ``log_freq`` iterations it logs the iteration, the critic loss, the
+    Wasserstein estimate (the critic loss without the penalty, negated), the
+    penalty, the critic's gradient norm at the interpolates, the generator loss,
+    iterations per second and the time left.
+    """
+    window: List[Dict[str, float]] = []
+    window_tic = time.perf_counter()
+    for _ in range(solver.iters_per_epoch):
+        if solver.global_step >= solver.max_steps:
+            break
+        critic_rows = [r for r in (solver.critic_step() for _ in range(solver.n_critic)) if r]
+        gen_row = solver.generator_step()
+        solver.step_schedules()
+        if solver.ema_model is not None and (solver.global_step + 1) % solver.avg_freq == 0:
+            solver.ema_model.update()
+        solver.global_step += 1
+
+        row = {
+            "iteration": solver.global_step,
+            "critic_loss": _mean(critic_rows, "critic_loss"),
+            "wasserstein": -_mean(critic_rows, "critic_wasserstein"),
+            "penalty": _mean(critic_rows, "critic_penalty"),
+            "grad_norm": _mean(critic_rows, "grad_norm"),
+            "generator_loss": gen_row["generator_loss"] if gen_row else float("nan"),
+            "lr": solver.optimizer_generator.get_lr(),
+        }
+        for key in HISTORY_KEYS:
+            solver.history[key].append(row[key])
+        window.append(row)
+
+        if solver.global_step % log_freq == 0 or solver.global_step in (1, solver.max_steps):
+            elapsed = time.perf_counter() - window_tic
+            its = len(window) / max(elapsed, 1e-9)
+            eta = (solver.max_steps - solver.global_step) / max(its, 1e-9)
+            width = len(str(solver.max_steps))
+            logger.info(
+                f"[Train][Iter {solver.global_step:>{width}}/{solver.max_steps}] "
+                + ", ".join(
+                    f"{k}: {_mean(window, k):.5f}"
+                    for k in ("critic_loss", "wasserstein", "penalty", "grad_norm", "generator_loss")
+                )
+                + f", lr: {row['lr']:.3g}, it/s: {its:.2f}, "
+                f"eta: {datetime.timedelta(seconds=int(eta))}"
+            )
+            logger.scalar(
+                {f"train/{k}": _mean(window, k) for k in HISTORY_KEYS[1:]},
+                solver.global_step,
+                solver.vdl_writer,
+                solver.wandb_writer,
+                solver.tbd_writer,
+            )
+            window, window_tic = [], time.perf_counter()
