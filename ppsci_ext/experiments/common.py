@@ -140,7 +140,6 @@ def build_solver(
         {
             "dataset": {"name": "NamedArrayDataset", "input": real_input, "label": real_label or {}},
             "batch_size": cfg.TRAIN.batch_size.critic,
-            "sampler": {"name": "BatchSampler", "shuffle": True, "drop_last": True},
         },
         CriticLoss(
             penalty_weight=0.0 if clipping else cfg.LOSS.penalty_weight,
@@ -157,6 +156,7 @@ def build_solver(
         ),
         _optimizer(cfg, generator),
         _optimizer(cfg, critic),
+        critic_batch_size=cfg.TRAIN.batch_size.critic,
         n_critic=cfg.TRAIN.n_critic,
         generator_batch_size=cfg.TRAIN.batch_size.generator,
         clip_value=cfg.LOSS.clip_value if clipping else None,

@@ -28,6 +28,8 @@ __all__ = [
     "load_file",
     "check_state_dict",
     "load_state_dict_strict",
+    "portable_optimizer_state",
+    "restore_optimizer_state",
 ]
 
 
@@ -135,3 +137,34 @@ def load_state_dict_strict(model: nn.Layer, state: Dict[str, Any], source: str) 
     """
     check_state_dict(model.state_dict(), state, source)
     model.set_state_dict(state)
+
+
+def _param_names(model: nn.Layer) -> Dict[str, str]:
+    """Paddle's unique parameter names (``linear_20.w_0``, which depend on how many
+    layers the process built before) -> the model's structured names."""
+    return {p.name: k for k, p in model.named_parameters()}
+
+
+def _rename_keys(state: Dict[str, Any], names: Dict[str, str]) -> Dict[str, Any]:
+    by_length = sorted(names, key=len, reverse=True)
+    out = {}
+    for key, value in state.items():
+        match = next((n for n in by_length if key == n or key.startswith(n + "_")), None)
+        out[names[match] + key[len(match):] if match else key] = value
+    return out
+
+
+def portable_optimizer_state(optimizer, model: nn.Layer) -> Dict[str, Any]:
+    """The optimizer's state dict keyed by the model's structured parameter names
+    (``net.0.weight_moment1_0``), so another process can load it.
+
+    Paddle keys optimizer state by unique parameter names that change with the
+    number of layers built earlier in the process."""
+    names = _param_names(model)
+    return _rename_keys(optimizer.state_dict(), {n: "@" + k for n, k in names.items()})
+
+
+def restore_optimizer_state(optimizer, model: nn.Layer, state: Dict[str, Any]) -> None:
+    """Load a :func:`portable_optimizer_state` into ``optimizer``."""
+    names = {"@" + k: n for n, k in _param_names(model).items()}
+    optimizer.set_state_dict(_rename_keys(state, names))

@@ -40,6 +40,7 @@ from ppsci.utils import logger
 
 from ppsci_ext.arch.base import CriticArch
 from ppsci_ext.arch.base import GeneratorArch
+from ppsci_ext.data.sampler import EpochShuffleSampler
 from ppsci_ext.loss.wasserstein import clip_weights_
 from ppsci_ext.loss.wasserstein import gradient_norm
 from ppsci_ext.loss.wasserstein import interpolate
@@ -92,15 +93,19 @@ class WGANSolver(ppsci.solver.Solver):
     Args:
         generator (GeneratorArch): The generator.
         critic (CriticArch): The critic.
-        critic_constraint (ppsci.constraint.SupervisedConstraint): Real data (its
-            input key must be the critic's input key; a ``label`` entry in its label
-            dict feeds an auxiliary-classifier critic) and the critic loss
+        critic_constraint (ppsci.constraint.SupervisedConstraint): Real data (a
+            dataset with batch indexing such as ``NamedArrayDataset``; its input key
+            must be the critic's input key; a ``label`` entry in its label dict feeds
+            an auxiliary-classifier critic) and the critic loss
             (:class:`ppsci_ext.loss.CriticLoss`).
         generator_loss (ppsci.loss.Loss): :class:`ppsci_ext.loss.GeneratorLoss`.
         optimizer_generator, optimizer_critic (paddle.optimizer.Optimizer): One each.
+        critic_batch_size (int): Real (and fake) samples per critic step.
         n_critic (int): Critic steps per generator step. Defaults to 5.
-        generator_batch_size (int): Batch of the generator step. Defaults to the
-            critic constraint's batch size.
+        generator_batch_size (int): Batch of the generator step. Defaults to
+            ``critic_batch_size``.
+        data_seed (Optional[int]): Seed of the order of real batches. Defaults to
+            ``cfg.seed`` (0 without a config).
         clip_value (Optional[float]): Clip critic weights to [-c, c] after every
             critic step (original WGAN). Defaults to None.
         ema_decay (Optional[float]): Keep an exponential moving average of the
@@ -124,13 +129,12 @@ class WGANSolver(ppsci.solver.Solver):
         >>> data = ppsci.constraint.SupervisedConstraint(
         ...     {"dataset": {"name": "NamedArrayDataset",
         ...                  "input": {"x": np.random.randn(512, 2).astype("float32")}},
-        ...      "batch_size": 64,
-        ...      "sampler": {"name": "BatchSampler", "shuffle": True, "drop_last": True}},
+        ...      "batch_size": 64},
         ...     CriticLoss(penalty_weight=0.1), name="critic")
         >>> solver = WGANSolver(gen, critic, data, GeneratorLoss(),
         ...     ppsci.optimizer.Adam(1e-4, beta1=0.5, beta2=0.9)(gen),
         ...     ppsci.optimizer.Adam(1e-4, beta1=0.5, beta2=0.9)(critic),
-        ...     output_dir=tempfile.mkdtemp(), epochs=1, iters_per_epoch=3, log_freq=100)
+        ...     critic_batch_size=64, output_dir=tempfile.mkdtemp(), epochs=1, iters_per_epoch=3, log_freq=100)
         >>> solver.train()
         >>> solver.global_step
         3
@@ -145,8 +149,10 @@ class WGANSolver(ppsci.solver.Solver):
         optimizer_generator: paddle.optimizer.Optimizer,
         optimizer_critic: paddle.optimizer.Optimizer,
         *,
+        critic_batch_size: int,
         n_critic: int = 5,
         generator_batch_size: Optional[int] = None,
+        data_seed: Optional[int] = None,
         clip_value: Optional[float] = None,
         ema_decay: Optional[float] = None,
         on_nonfinite: str = "stop",
@@ -174,9 +180,8 @@ class WGANSolver(ppsci.solver.Solver):
         self.critic_constraint = critic_constraint
         self.generator_loss = generator_loss
         self.n_critic = int(n_critic)
-        self.generator_batch_size = int(
-            generator_batch_size or critic_constraint.data_loader.batch_sampler.batch_size
-        )
+        self.critic_batch_size = int(critic_batch_size)
+        self.generator_batch_size = int(generator_batch_size or critic_batch_size)
         self.clip_value = clip_value
         self.on_nonfinite = on_nonfinite
         self.nonfinite_skipped = 0
@@ -192,8 +197,13 @@ class WGANSolver(ppsci.solver.Solver):
 
         self.history: Dict[str, List[float]] = {k: [] for k in HISTORY_KEYS}
         self.last_checkpoint: Optional[str] = None
-        self._data_state = {"np_state_at_iter": None, "batches": 0}
-        self._new_data_iter()
+        self.real_sampler = EpochShuffleSampler(
+            len(critic_constraint.data_loader.dataset),
+            self.critic_batch_size,
+            seed=data_seed if data_seed is not None else (cfg.seed if cfg is not None else 0),
+            rank=self.rank,
+            world_size=self.world_size,
+        )
         if self._resume_path:
             self.load_training_state(self._resume_path)
 
@@ -204,25 +214,15 @@ class WGANSolver(ppsci.solver.Solver):
         self.pretrained_model_path = None
 
     # ------------------------------------------------------------------ data
-    def _new_data_iter(self) -> None:
-        # The shuffling sampler draws its permutation from numpy's global state;
-        # remembering that state lets a resumed run rebuild the same iterator.
-        self._data_state = {"np_state_at_iter": np.random.get_state(), "batches": 0}
-        sampler = self.critic_constraint.data_loader.batch_sampler
-        if hasattr(sampler, "set_epoch") and hasattr(sampler, "epoch"):
-            pass  # DistributedBatchSampler advances its own epoch on every pass
-        self.critic_constraint.data_iter = iter(self.critic_constraint.data_loader)
-
     def next_real_batch(self):
-        """The next (input, label, weight) dicts of real data; a new pass over the
-        data starts when the current one ends."""
-        try:
-            batch = next(self.critic_constraint.data_iter)
-        except StopIteration:
-            self._new_data_iter()
-            batch = next(self.critic_constraint.data_iter)
-        self._data_state["batches"] += 1
-        return batch
+        """The next (input, label, weight) dicts of real data, as tensors.
+
+        Batches are indexed straight from the constraint's dataset by this solver's
+        :class:`~ppsci_ext.data.sampler.EpochShuffleSampler` instead of through its
+        DataLoader: Paddle's shuffling sampler draws from numpy's global random
+        state in a prefetch thread, which a resumed run cannot replay."""
+        batch = self.critic_constraint.data_loader.dataset[self.real_sampler.next_batch()]
+        return tuple({k: paddle.to_tensor(v) for k, v in part.items()} for part in batch)
 
     # ---------------------------------------------------------------- sampling
     def sample_noise(self, batch_size: int) -> Dict[str, paddle.Tensor]:
@@ -387,8 +387,12 @@ class WGANSolver(ppsci.solver.Solver):
             "global_step": self.global_step,
             "generator": self.generator_arch.state_dict(),
             "critic": self.critic_arch.state_dict(),
-            "optimizer_generator": self.optimizer_generator.state_dict(),
-            "optimizer_critic": self.optimizer_critic.state_dict(),
+            "optimizer_generator": ckpt.portable_optimizer_state(
+                self.optimizer_generator, self.generator_arch
+            ),
+            "optimizer_critic": ckpt.portable_optimizer_state(
+                self.optimizer_critic, self.critic_arch
+            ),
             "generator_ema": self.ema_model.state_dict() if self.ema_model else None,
             "scaler": self.scaler.state_dict() if self.scaler else None,
             "rng": {
@@ -396,7 +400,7 @@ class WGANSolver(ppsci.solver.Solver):
                 "numpy": np.random.get_state(),
                 "python": random.getstate(),
             },
-            "data": dict(self._data_state),
+            "data": self.real_sampler.state_dict(),
             "history": {k: list(v) for k, v in self.history.items()},
             "nonfinite_skipped": self.nonfinite_skipped,
         }
@@ -429,8 +433,10 @@ class WGANSolver(ppsci.solver.Solver):
             )
         self.generator_arch.set_state_dict(state["generator"])
         self.critic_arch.set_state_dict(state["critic"])
-        self.optimizer_generator.set_state_dict(state["optimizer_generator"])
-        self.optimizer_critic.set_state_dict(state["optimizer_critic"])
+        ckpt.restore_optimizer_state(
+            self.optimizer_generator, self.generator_arch, state["optimizer_generator"]
+        )
+        ckpt.restore_optimizer_state(self.optimizer_critic, self.critic_arch, state["optimizer_critic"])
         if self.ema_model is not None:
             self.ema_model.set_state_dict(dict(state["generator_ema"]))
         if self.scaler is not None and state["scaler"] is not None:
@@ -438,11 +444,7 @@ class WGANSolver(ppsci.solver.Solver):
         self.global_step = int(state["global_step"])
         self.history = {k: list(state["history"][k]) for k in HISTORY_KEYS}
         self.nonfinite_skipped = int(state.get("nonfinite_skipped", 0))
-        # Rebuild the data iterator exactly where it was, then the random states.
-        np.random.set_state(state["data"]["np_state_at_iter"])
-        self._new_data_iter()
-        for _ in range(int(state["data"]["batches"])):
-            self.next_real_batch()
+        self.real_sampler.set_state_dict(state["data"])
         paddle.set_rng_state(state["rng"]["paddle"])
         np.random.set_state(state["rng"]["numpy"])
         random.setstate(state["rng"]["python"])

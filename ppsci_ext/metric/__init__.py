@@ -1,0 +1,1 @@
+"""Metrics, as plain functions and as ``ppsci.metric.FunctionalMetric`` objects."""
