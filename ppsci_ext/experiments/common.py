@@ -63,7 +63,6 @@ def _is_number(v) -> bool:
 
 def check_config(cfg: DictConfig) -> None:
     """Check the adversarial-training keys before any work starts."""
-    _require(cfg.mode in ("train", "eval"), "mode", cfg.mode, "one of train, eval")
     loss = cfg.LOSS
     _require(loss.name in LOSS_NAMES, "LOSS.name", loss.name, f"one of {', '.join(LOSS_NAMES)}")
     _require(_is_number(loss.penalty_weight) and loss.penalty_weight >= 0,
@@ -173,6 +172,27 @@ def train(cfg: DictConfig, real_input, real_label=None, validator=None) -> WGANS
     solver = build_solver(cfg, generator, critic, real_input, real_label, validator)
     solver.train()
     return solver
+
+
+USER_ERRORS = (ConfigError, ckpt.CheckpointError, FileNotFoundError)
+
+
+def run_mode(cfg: DictConfig, modes: Dict[str, Any]):
+    """Run ``modes[cfg.mode](cfg)``; a mistake the user can fix (a bad config value,
+    a missing or unfitting file, a non-finite loss) ends the program with its one
+    message and exit code 2 instead of a traceback."""
+    import sys
+
+    from ppsci_ext.solver import NonFiniteLossError
+
+    try:
+        if cfg.mode not in modes:
+            raise ConfigError(f"mode={cfg.mode!r} is not valid: one of {', '.join(modes)}")
+        return modes[cfg.mode](cfg)
+    except USER_ERRORS + (NonFiniteLossError,) as exc:
+        logger.error(str(exc))
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
 
 
 def load_weights(model, path: Optional[str], what: str, key: str) -> None:

@@ -85,7 +85,14 @@ def evaluate(cfg: DictConfig) -> dict:
     return metrics
 
 
+def _checked(fn):
+    def run_checked(cfg: DictConfig):
+        check_config(cfg)
+        return fn(cfg)
+
+    return run_checked
+
+
 def run(cfg: DictConfig):
-    """Dispatch on ``cfg.mode`` after checking the config."""
-    check_config(cfg)
-    return {"train": train, "eval": evaluate}[cfg.mode](cfg)
+    """Check the config, then train or evaluate as ``cfg.mode`` says."""
+    return common.run_mode(cfg, {"train": _checked(train), "eval": _checked(evaluate)})
