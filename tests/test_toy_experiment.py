@@ -112,6 +112,14 @@ def test_train_then_eval_from_the_repository_root(tmp_path):
     assert {"high_quality_share", "modes_covered", "sliced_w1"} <= set(metrics)
     assert (out / "samples.png").stat().st_size > 10000
 
+    # export the generator, then draw the same points with Paddle Inference
+    done = run_entry(SCRIPT, "mode=export", f"output_dir={out}", *SHORT,
+                     f"INFER.pretrained_model_path={out}/model_generator.pdparams")
+    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_entry(SCRIPT, "mode=infer", f"output_dir={out}", *SHORT, "INFER.num_samples=500")
+    assert done.returncode == 0, done.stderr[-3000:]
+    np.testing.assert_allclose(np.load(out / "infer_samples.npy"), samples, atol=1e-4)
+
 
 def test_entry_point_runs_from_its_own_folder_and_reports_errors_in_one_line(tmp_path):
     done = run_entry("wgangp_toy.py", "mode=train", f"output_dir={tmp_path}", "DATA.mode=moons",

@@ -24,6 +24,7 @@ from ppsci.utils import misc
 
 from ppsci_ext import arch as arch_module
 from ppsci_ext.compat import paddlescience
+from ppsci_ext.compat import paddlescience_cifar10
 from ppsci_ext.loss import CriticLoss
 from ppsci_ext.loss import GeneratorLoss
 from ppsci_ext.solver import WGANSolver
@@ -195,22 +196,29 @@ def run_mode(cfg: DictConfig, modes: Dict[str, Any]):
         sys.exit(2)
 
 
-def load_weights(model, path: Optional[str], what: str, key: str) -> None:
-    """Load a ``.pdparams`` into ``model``: this package's layout, or a
-    PaddleScience layout that :mod:`ppsci_ext.compat.paddlescience` converts;
-    anything else is refused with the names and shapes that do not fit."""
+def load_weights(model, path: Optional[str], what: str, key: str):
+    """Load a ``.pdparams`` into ``model`` and return the network to use.
+
+    The file may be in this package's layout, or in a PaddleScience layout
+    (:mod:`ppsci_ext.compat`): a layout whose computation differs from the paper's
+    networks (PaddleScience's CIFAR-10 upsampling and normalisation) comes back as
+    a network built with that variant. Anything else is refused with the names and
+    shapes that do not fit; nothing is loaded partially."""
     if not path:
         raise ConfigError(f"{key} is required for mode=eval: the path of the {what} .pdparams file")
     state = ckpt.load_file(path, f"{what} weights ({key})")
     if not isinstance(state, dict):
         raise ckpt.CheckpointError(f"{path!r} holds a {type(state).__name__}, not a state dict")
-    expected = model.state_dict()
-    if set(state) != set(expected):
-        converted = paddlescience.convert(state, model)
-        if converted is not None:
-            state, layout = converted
+    if set(state) != set(model.state_dict()):
+        adapted = paddlescience_cifar10.adapt(state, model)
+        if adapted is None:
+            converted = paddlescience.convert(state, model)
+            adapted = (model, *converted) if converted is not None else None
+        if adapted is not None:
+            model, state, layout = adapted
             logger.message(f"{path}: read PaddleScience layout '{layout}'")
     ckpt.load_state_dict_strict(model, state, f"{what} weights {path!r} ({key})")
+    return model
 
 
 def load_generator(config, weights: str):
@@ -227,8 +235,7 @@ def load_generator(config, weights: str):
         >>> points = sample(gen, 1000, seed=0)  # doctest: +SKIP
     """
     cfg = OmegaConf.load(config) if isinstance(config, (str, os.PathLike)) else config
-    generator = _build_arch(cfg.MODEL.generator)
-    load_weights(generator, weights, "generator", "weights")
+    generator = load_weights(_build_arch(cfg.MODEL.generator), weights, "generator", "weights")
     generator.eval()
     return generator
 
@@ -282,6 +289,67 @@ def sample(
     if was_training:
         generator.train()
     return np.concatenate(out)
+
+
+def export_generator(cfg: DictConfig, generator) -> str:
+    """Save ``generator`` as a Paddle inference model at ``INFER.export_path``
+    (``.json``/``.pdmodel`` and ``.pdiparams``), with a dynamic batch axis."""
+    from paddle.static import InputSpec
+
+    spec = {generator.input_keys[0]: InputSpec([None, generator.noise_dim], "float32",
+                                                name=generator.input_keys[0])}
+    if generator.is_conditional:
+        spec[generator.input_keys[1]] = InputSpec([None], "int64", name=generator.input_keys[1])
+    generator.eval()
+    static = paddle.jit.to_static(generator, input_spec=[spec], full_graph=True)
+    folder = os.path.dirname(cfg.INFER.export_path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    paddle.jit.save(static, cfg.INFER.export_path)
+    logger.message(f"Exported the generator to {cfg.INFER.export_path} (Paddle inference model)")
+    return cfg.INFER.export_path
+
+
+def infer_samples(cfg: DictConfig, noise_dim: int, num_classes: int = 0) -> np.ndarray:
+    """Draw ``INFER.num_samples`` samples from an exported generator with Paddle
+    Inference, seeded by ``seed``, in batches of ``INFER.batch_size``.
+
+    The predictor is configured here rather than by PaddleScience's
+    ``deploy.python_infer``: that one turns on memory optimisation, which fails in
+    Paddle 3.3.1 ("Not find predictor_id 0 and pass_name memory_optimize_pass")."""
+    from paddle import inference
+
+    model_path = cfg.INFER.pdmodel_path
+    if paddle.framework.use_pir_api():
+        model_path = model_path.replace(".pdmodel", ".json", 1)
+    for key, path in (("pdmodel_path", model_path), ("pdiparams_path", cfg.INFER.pdiparams_path)):
+        if not os.path.isfile(path):
+            raise FileNotFoundError(
+                f"INFER.{key}: {path!r} does not exist: run mode=export first (it writes "
+                f"INFER.export_path={cfg.INFER.export_path!r})."
+            )
+    config = inference.Config(model_path, cfg.INFER.pdiparams_path)
+    if cfg.INFER.device == "gpu":
+        config.enable_use_gpu(cfg.INFER.gpu_mem, cfg.INFER.gpu_id)
+    else:
+        config.disable_gpu()
+        config.set_cpu_math_library_num_threads(cfg.INFER.num_cpu_threads)
+    config.switch_ir_optim(cfg.INFER.ir_optim)
+    predictor = inference.create_predictor(config)
+
+    rng = np.random.default_rng(cfg.seed)
+    n = cfg.INFER.num_samples
+    inputs = {cfg.MODEL.generator.input_keys[0]: rng.standard_normal((n, noise_dim)).astype("float32")}
+    if num_classes:
+        inputs[cfg.MODEL.generator.input_keys[1]] = rng.integers(0, num_classes, n).astype("int64")
+    output = predictor.get_output_handle(predictor.get_output_names()[0])
+    batches = []
+    for start in range(0, n, cfg.INFER.batch_size):
+        for name, values in inputs.items():
+            predictor.get_input_handle(name).copy_from_cpu(values[start : start + cfg.INFER.batch_size])
+        predictor.run()
+        batches.append(output.copy_to_cpu())
+    return np.concatenate(batches)
 
 
 def critic_values(critic, points: np.ndarray, batch_size: int = 4096) -> np.ndarray:

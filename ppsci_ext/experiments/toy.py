@@ -3,7 +3,9 @@
 ``mode=train`` trains on ``DATA.num_train_samples`` points drawn as the official code
 draws them; ``mode=eval`` loads ``EVAL.pretrained_gen_model_path`` (and, optionally,
 ``EVAL.pretrained_dis_model_path``) and writes ``samples.npy``, ``metrics.json`` and
-``samples.png`` (with the critic's value contours when the critic is given).
+``samples.png`` (with the critic's value contours when the critic is given);
+``mode=export`` saves the generator as a Paddle inference model and ``mode=infer``
+draws ``INFER.num_samples`` points from it with Paddle Inference.
 """
 
 from __future__ import annotations
@@ -62,12 +64,12 @@ def _critic_grid(critic, real: np.ndarray, fake: np.ndarray, steps: int = 128):
 def evaluate(cfg: DictConfig) -> dict:
     out_dir = common.prepare_output_dir(cfg)
     generator, critic = common.build_networks(cfg)
-    common.load_weights(generator, cfg.EVAL.pretrained_gen_model_path, "generator",
-                        "EVAL.pretrained_gen_model_path")
+    generator = common.load_weights(generator, cfg.EVAL.pretrained_gen_model_path, "generator",
+                                    "EVAL.pretrained_gen_model_path")
     with_critic = bool(cfg.EVAL.pretrained_dis_model_path)
     if with_critic:
-        common.load_weights(critic, cfg.EVAL.pretrained_dis_model_path, "critic",
-                            "EVAL.pretrained_dis_model_path")
+        critic = common.load_weights(critic, cfg.EVAL.pretrained_dis_model_path, "critic",
+                                     "EVAL.pretrained_dis_model_path")
         critic.eval()
     fake = common.sample(generator, cfg.EVAL.num_samples, seed=cfg.seed)
     # Reference points from another seed than training's, so they are held out.
@@ -93,6 +95,27 @@ def _checked(fn):
     return run_checked
 
 
+def export(cfg: DictConfig) -> str:
+    generator, _ = common.build_networks(cfg)
+    generator = common.load_weights(generator, cfg.INFER.pretrained_model_path, "generator",
+                                    "INFER.pretrained_model_path")
+    return common.export_generator(cfg, generator)
+
+
+def infer(cfg: DictConfig) -> np.ndarray:
+    out_dir = common.prepare_output_dir(cfg)
+    points = common.infer_samples(cfg, cfg.MODEL.generator.noise_dim).astype("float32")
+    np.save(os.path.join(out_dir, "infer_samples.npy"), points)
+    real = sample_toy(cfg.DATA.mode, len(points), seed=cfg.seed + 1)
+    plot_toy(real, points, os.path.join(out_dir, "infer_samples.png"), title="Paddle Inference samples")
+    logger.message(f"Wrote {len(points)} samples to {out_dir}/infer_samples.npy and .png")
+    return points
+
+
 def run(cfg: DictConfig):
-    """Check the config, then train or evaluate as ``cfg.mode`` says."""
-    return common.run_mode(cfg, {"train": _checked(train), "eval": _checked(evaluate)})
+    """Check the config, then train, evaluate, export or infer as ``cfg.mode`` says."""
+    return common.run_mode(
+        cfg,
+        {"train": _checked(train), "eval": _checked(evaluate), "export": _checked(export),
+         "infer": _checked(infer)},
+    )
