@@ -1,6 +1,5 @@
 """The adversarial trainer: who is updated when, how often, and exact resume."""
 
-import os
 
 import numpy as np
 import paddle

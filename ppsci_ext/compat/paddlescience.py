@@ -6,6 +6,11 @@ its complete set of names; its weights are renamed to this package's names and
 then loaded with the usual strict name-and-shape check, so a file that fits no
 known layout is still refused.
 
+MNIST and CIFAR-10 layouts compute differently from the paper's networks (see
+:mod:`~ppsci_ext.compat.paddlescience_mnist` and
+:mod:`~ppsci_ext.compat.paddlescience_cifar10`): for them a network built with
+PaddleScience's variant is returned. :func:`adapt` tries every known layout.
+
 Toy networks (``WganGpToyGenerator`` / ``WganGpToyDiscriminator``): the same MLP as
 :class:`ppsci_ext.arch.ToyGenerator` / :class:`~ppsci_ext.arch.ToyCritic` (three
 ReLU layers and an output layer; Paddle ``Linear`` weights are ``[in, out]`` in
@@ -18,7 +23,7 @@ from typing import Dict
 from typing import Optional
 from typing import Tuple
 
-__all__ = ["LAYOUTS", "convert"]
+__all__ = ["LAYOUTS", "convert", "adapt"]
 
 
 def _mlp_names(prefix: str) -> Dict[str, str]:
@@ -61,3 +66,23 @@ def convert(state: Dict, model) -> Optional[Tuple[Dict, str]]:
         if target == cls_name and set(state) == set(names):
             return {names[k]: v for k, v in state.items()}, layout
     return None
+
+
+def adapt(state: Dict, model):
+    """Recognise any PaddleScience layout meant for ``model``'s class.
+
+    Returns:
+        ``(network to load into, renamed state dict, layout name)``, or None. The
+        network is ``model`` itself where PaddleScience computes as the paper's
+        network does (toy), and a network built with PaddleScience's variant where
+        it does not (MNIST, CIFAR-10).
+    """
+    from ppsci_ext.compat import paddlescience_cifar10
+    from ppsci_ext.compat import paddlescience_mnist
+
+    for variant_adapter in (paddlescience_mnist.adapt, paddlescience_cifar10.adapt):
+        adapted = variant_adapter(state, model)
+        if adapted is not None:
+            return adapted
+    converted = convert(state, model)
+    return None if converted is None else (model, *converted)

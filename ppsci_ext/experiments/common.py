@@ -24,7 +24,6 @@ from ppsci.utils import misc
 
 from ppsci_ext import arch as arch_module
 from ppsci_ext.compat import paddlescience
-from ppsci_ext.compat import paddlescience_cifar10
 from ppsci_ext.loss import CriticLoss
 from ppsci_ext.loss import GeneratorLoss
 from ppsci_ext.solver import WGANSolver
@@ -166,10 +165,37 @@ def build_solver(
     )
 
 
+def _no_loss(output_dict, label_dict=None, weight_dict=None):
+    return {"none": paddle.zeros([])}
+
+
+def sample_validator(generator, num_samples: int, metric, seed: int, batch_size: int = 1024):
+    """A ``ppsci.validate.SupervisedValidator`` that feeds ``num_samples`` fixed noise
+    vectors (seeded) to the generator and scores its samples with ``metric`` (a
+    ``FunctionalMetric`` over the generator's output key)."""
+    rng = np.random.default_rng(seed)
+    inputs = {generator.input_keys[0]: rng.standard_normal((num_samples, generator.noise_dim)).astype("float32")}
+    if generator.is_conditional:
+        inputs[generator.input_keys[1]] = rng.integers(0, generator.num_classes, num_samples).astype("int64")
+    return ppsci.validate.SupervisedValidator(
+        {"dataset": {"name": "NamedArrayDataset", "input": inputs}, "batch_size": batch_size},
+        ppsci.loss.FunctionalLoss(_no_loss),
+        {generator.output_keys[0]: lambda out: out[generator.output_keys[0]]},
+        {"samples": metric},
+        name="generator",
+    )
+
+
 def train(cfg: DictConfig, real_input, real_label=None, validator=None) -> WGANSolver:
-    """Seed, build and train; each process draws its own noise (seed + rank)."""
+    """Seed, build and train; each process draws its own noise (seed + rank).
+
+    ``validator`` is a dict of ppsci validators, or a function of the generator
+    returning one (see :func:`sample_validator`); it runs every
+    ``TRAIN.eval_freq`` epochs when ``TRAIN.eval_during_train`` is on."""
     misc.set_random_seed(cfg.seed + paddle.distributed.get_rank())
     generator, critic = build_networks(cfg)
+    if callable(validator):  # built from the generator
+        validator = validator(generator)
     solver = build_solver(cfg, generator, critic, real_input, real_label, validator)
     solver.train()
     return solver
@@ -210,10 +236,7 @@ def load_weights(model, path: Optional[str], what: str, key: str):
     if not isinstance(state, dict):
         raise ckpt.CheckpointError(f"{path!r} holds a {type(state).__name__}, not a state dict")
     if set(state) != set(model.state_dict()):
-        adapted = paddlescience_cifar10.adapt(state, model)
-        if adapted is None:
-            converted = paddlescience.convert(state, model)
-            adapted = (model, *converted) if converted is not None else None
+        adapted = paddlescience.adapt(state, model)
         if adapted is not None:
             model, state, layout = adapted
             logger.message(f"{path}: read PaddleScience layout '{layout}'")

@@ -20,6 +20,7 @@ from ppsci.utils import logger
 from ppsci_ext.data.toy import TOY_MODES
 from ppsci_ext.data.toy import sample_toy
 from ppsci_ext.experiments import common
+from ppsci_ext.metric.toy import build_toy_metric
 from ppsci_ext.metric.toy import toy_scores
 from ppsci_ext.visualize import plot_toy
 
@@ -45,7 +46,13 @@ def check_config(cfg: DictConfig) -> None:
 
 def train(cfg: DictConfig):
     data = sample_toy(cfg.DATA.mode, cfg.DATA.num_train_samples, seed=cfg.seed)
-    solver = common.train(cfg, {cfg.MODEL.critic.input_keys[0]: data})
+    real = sample_toy(cfg.DATA.mode, cfg.EVAL.num_samples, seed=cfg.seed + 1)
+
+    def validator(generator):
+        metric = build_toy_metric(cfg.DATA.mode, real, key=generator.output_keys[0])
+        return {"generator": common.sample_validator(generator, cfg.EVAL.num_samples, metric, cfg.seed)}
+
+    solver = common.train(cfg, {cfg.MODEL.critic.input_keys[0]: data}, validator=validator)
     if solver.rank == 0:
         logger.message(f"Training finished; weights are in {cfg.output_dir}")
     return solver

@@ -26,7 +26,6 @@ import math
 import os
 import random
 import time
-from typing import Callable
 from typing import Dict
 from typing import List
 from typing import Optional
@@ -348,11 +347,19 @@ class WGANSolver(ppsci.solver.Solver):
         self.write_history()
 
     def evaluate_generator(self, epoch_id: Optional[int] = None):
-        """Run the validators with the generator's averaged weights when averaging."""
-        if self.validator is None:
+        """Run the validators on the generator (with its averaged weights when
+        averaging): ppsci's own evaluation, with the generator standing in for the
+        model, so a ``SupervisedValidator`` over noise inputs and any
+        ``FunctionalMetric`` on the generated samples work as for any ppsci model."""
+        if not self.validator:
             return None
-        with self.averaged_generator():
-            _, metrics = self.eval(epoch_id)
+        full_model = self.model
+        self.model = self.generator
+        try:
+            with self.averaged_generator():
+                _, metrics = self.eval(epoch_id)
+        finally:
+            self.model = full_model
         for name, values in metrics.items():
             logger.scalar(
                 {f"eval/{name}/{k}": v for k, v in values.items()},
