@@ -46,7 +46,14 @@ class _Tensor:
         self.storage, self.offset, self.shape, self.stride = storage, offset, shape, stride
 
     def __reduce__(self):
-        args = (self.storage, self.offset, tuple(self.shape), tuple(self.stride), False, OrderedDict())
+        args = (
+            self.storage,
+            self.offset,
+            tuple(self.shape),
+            tuple(self.stride),
+            False,
+            OrderedDict(),
+        )
         return REBUILD_V2, args
 
 
@@ -95,7 +102,10 @@ def write_zip(path, obj, storages, root="archive", script=False):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
         zf.writestr(f"{root}/data.pkl", _dumps(obj))
         for key, storage in storages.items.items():
-            zf.writestr(f"{root}/data/{key}", storage.flat.astype(storage.flat.dtype.newbyteorder("<")).tobytes())
+            zf.writestr(
+                f"{root}/data/{key}",
+                storage.flat.astype(storage.flat.dtype.newbyteorder("<")).tobytes(),
+            )
         zf.writestr(f"{root}/version", "3\n")
         if script:
             zf.writestr(f"{root}/code/__torch__/wrap_net.py", "class WrapNet(Module):\n  pass\n")
@@ -186,7 +196,11 @@ def _random_net(with_fc, seed=0):
 def test_output_shapes_and_normalisation():
     net = _random_net(with_fc=True)
     with paddle.no_grad():
-        out = net(paddle.to_tensor(np.random.default_rng(1).uniform(0, 255, (2, 3, 40, 33)).astype("float32")))
+        out = net(
+            paddle.to_tensor(
+                np.random.default_rng(1).uniform(0, 255, (2, 3, 40, 33)).astype("float32")
+            )
+        )
     assert list(out["pool3"].shape) == [2, 2048] and list(out["logits"].shape) == [2, 1008]
     logits = out["pool3"].numpy() @ net.fc.weight.numpy()  # bias left out
     np.testing.assert_allclose(out["logits"].numpy(), logits, rtol=1e-4, atol=1e-4)
@@ -244,12 +258,22 @@ def _script_table():
     for i, block in enumerate(_MIXED):
         m, dst, kind = f"mixed{_suffix(i)}", f"Mixed_{block}", kinds.get(block, "C")
         if kind == "A":
-            pairs = [("conv", "branch1x1"), ("tower.conv", "branch5x5_1"), ("tower.conv_1", "branch5x5_2"),
-                     ("tower_1.conv", "branch3x3dbl_1"), ("tower_1.conv_1", "branch3x3dbl_2"),
-                     ("tower_1.conv_2", "branch3x3dbl_3"), ("tower_2.conv", "branch_pool")]
+            pairs = [
+                ("conv", "branch1x1"),
+                ("tower.conv", "branch5x5_1"),
+                ("tower.conv_1", "branch5x5_2"),
+                ("tower_1.conv", "branch3x3dbl_1"),
+                ("tower_1.conv_1", "branch3x3dbl_2"),
+                ("tower_1.conv_2", "branch3x3dbl_3"),
+                ("tower_2.conv", "branch_pool"),
+            ]
         elif kind == "B":
-            pairs = [("conv", "branch3x3"), ("tower.conv", "branch3x3dbl_1"),
-                     ("tower.conv_1", "branch3x3dbl_2"), ("tower.conv_2", "branch3x3dbl_3")]
+            pairs = [
+                ("conv", "branch3x3"),
+                ("tower.conv", "branch3x3dbl_1"),
+                ("tower.conv_1", "branch3x3dbl_2"),
+                ("tower.conv_2", "branch3x3dbl_3"),
+            ]
         elif kind == "C":
             pairs = [("conv", "branch1x1"), ("tower_2.conv", "branch_pool")]
             pairs += [(f"tower.conv{_suffix(j)}", f"branch7x7_{j + 1}") for j in range(3)]
@@ -258,11 +282,17 @@ def _script_table():
             pairs = [("tower.conv", "branch3x3_1"), ("tower.conv_1", "branch3x3_2")]
             pairs += [(f"tower_1.conv{_suffix(j)}", f"branch7x7x3_{j + 1}") for j in range(4)]
         else:
-            pairs = [("conv", "branch1x1"), ("tower_conv", "branch3x3_1"),
-                     ("tower_mixed_conv", "branch3x3_2a"), ("tower_mixed_conv_1", "branch3x3_2b"),
-                     ("tower_1_conv", "branch3x3dbl_1"), ("tower_1_conv_1", "branch3x3dbl_2"),
-                     ("tower_1_mixed_conv", "branch3x3dbl_3a"), ("tower_1_mixed_conv_1", "branch3x3dbl_3b"),
-                     ("tower_2_conv", "branch_pool")]
+            pairs = [
+                ("conv", "branch1x1"),
+                ("tower_conv", "branch3x3_1"),
+                ("tower_mixed_conv", "branch3x3_2a"),
+                ("tower_mixed_conv_1", "branch3x3_2b"),
+                ("tower_1_conv", "branch3x3dbl_1"),
+                ("tower_1_conv_1", "branch3x3dbl_2"),
+                ("tower_1_mixed_conv", "branch3x3dbl_3a"),
+                ("tower_1_mixed_conv_1", "branch3x3dbl_3b"),
+                ("tower_2_conv", "branch_pool"),
+            ]
         t.update({f"{m}.{a}": f"{dst}.{b}" for a, b in pairs})
     return t
 
@@ -294,10 +324,20 @@ def _write_script_file(path, net):
         node[leaf] = layer
 
     def build(d, kind):
-        return _script_object(kind, **{k: build(v, ("torch.nn.modules.container", "Sequential")) if isinstance(v, dict) else v for k, v in d.items()})
+        return _script_object(
+            kind,
+            **{
+                k: build(v, ("torch.nn.modules.container", "Sequential"))
+                if isinstance(v, dict)
+                else v
+                for k, v in d.items()
+            },
+        )
 
     layers = build(tree, ("torch.nn.modules.container.___torch_mangle_9", "Sequential"))
-    root = _script_object(("wrap_net", "WrapNet"), net=_script_object(("inceptionv3", "InceptionV3"), layers=layers))
+    root = _script_object(
+        ("wrap_net", "WrapNet"), net=_script_object(("inceptionv3", "InceptionV3"), layers=layers)
+    )
     write_zip(path, root, st, root="out_jit_module", script=True)
 
 
@@ -411,7 +451,9 @@ def test_reader_matches_torch_save(tmp_path, zip_layout):
     t.save(state, path, _use_new_zipfile_serialization=zip_layout)
     got = inc.read_torch_file(path)
     for k, v in state.items():
-        np.testing.assert_array_equal(got[k], v.detach().float().numpy() if k == "bf" else v.detach().numpy(), err_msg=k)
+        np.testing.assert_array_equal(
+            got[k], v.detach().float().numpy() if k == "bf" else v.detach().numpy(), err_msg=k
+        )
 
 
 @pytest.mark.skipif(_torch() is None, reason="torch not installed")
@@ -431,7 +473,9 @@ def test_reader_matches_torch_jit_save(tmp_path):
     path = str(tmp_path / "m.pt")
     t.jit.save(module, path)
     got = inc.read_torch_file(path)
-    np.testing.assert_array_equal(got["mixed.conv.weight"], module.mixed.conv.weight.detach().numpy())
+    np.testing.assert_array_equal(
+        got["mixed.conv.weight"], module.mixed.conv.weight.detach().numpy()
+    )
     np.testing.assert_array_equal(got["mixed.beta"], module.mixed.beta.detach().numpy())
 
 
@@ -451,13 +495,17 @@ def test_inception_score_without_fc_raises_clear_error(tmp_path, monkeypatch):
     assert not inc.load_fid_inception().with_fc  # FID works with pool3 weights
     with pytest.raises(RuntimeError, match="pool3 layers only") as err:
         inc.load_fid_inception(require_fc=True)
-    assert inc.PTH_FILE in str(err.value) and "python -m ppsci_ext.metric.inception --convert" in str(err.value)
+    assert inc.PTH_FILE in str(
+        err.value
+    ) and "python -m ppsci_ext.metric.inception --convert" in str(err.value)
     from ppsci_ext.metric import scores
 
     with pytest.raises(RuntimeError, match=inc.PTH_FILE):
         scores.build_inception_score_metric()
     with pytest.raises(RuntimeError, match=inc.PTH_FILE):
-        scores.inception_outputs(np.zeros((2, 8, 8, 3), np.uint8), outputs=("logits",), progress=False)
+        scores.inception_outputs(
+            np.zeros((2, 8, 8, 3), np.uint8), outputs=("logits",), progress=False
+        )
 
 
 def test_fetch_from_local_wheel_checks_sha1(tmp_path):

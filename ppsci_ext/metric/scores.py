@@ -71,7 +71,8 @@ def to_inception_input(images: Union[np.ndarray, paddle.Tensor]) -> np.ndarray:
 
     ``uint8`` input is NHWC (or NHW for grey); floating point input is NCHW (or NHW)
     in $[-1, 1]$ and is quantised by
-    $$ q = \operatorname{clip}\left(\left\lfloor \frac{(x + 1) \cdot 255.99}{2} \right\rfloor, 0, 255\right). $$
+    $$ q = \operatorname{clip}\left(\left\lfloor \frac{(x + 1) \cdot 255.99}{2}
+       \right\rfloor, 0, 255\right). $$
 
     Args:
         images (Union[np.ndarray, paddle.Tensor]): One batch of images.
@@ -169,7 +170,9 @@ def _model(model: Model, need_logits: bool) -> _inception.FIDInceptionV3:
     if model is None or isinstance(model, str):
         return _inception.load_fid_inception(model, require_fc=need_logits)
     if need_logits and not model.with_fc:
-        raise RuntimeError(_inception._missing_fc_message("the given model", _inception.cache_dir()))
+        raise RuntimeError(
+            _inception._missing_fc_message("the given model", _inception.cache_dir())
+        )
     model.eval()
     return model
 
@@ -230,11 +233,15 @@ def inception_outputs(
         (4, 2048)
     """
     parts = {name: [] for name in outputs}
-    for out in _iter_outputs(images, model, batch_size, num_samples, outputs, progress, "inception"):
+    for out in _iter_outputs(
+        images, model, batch_size, num_samples, outputs, progress, "inception"
+    ):
         for name in outputs:
             parts[name].append(out[name])
     return {
-        name: np.concatenate(p) if p else np.zeros((0, 1008 if name == "logits" else 2048), np.float32)
+        name: np.concatenate(p)
+        if p
+        else np.zeros((0, 1008 if name == "logits" else 2048), np.float32)
         for name, p in parts.items()
     }
 
@@ -243,7 +250,9 @@ def inception_outputs(
 
 
 def inception_score(
-    probs_or_logits: Union[np.ndarray, paddle.Tensor], splits: int = 10, logits: Optional[bool] = None
+    probs_or_logits: Union[np.ndarray, paddle.Tensor],
+    splits: int = 10,
+    logits: Optional[bool] = None,
 ) -> Tuple[float, float]:
     r"""Inception Score from class probabilities (or logits), mean and std over splits.
 
@@ -352,14 +361,25 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
         >>> round(frechet_distance(np.zeros(2), np.eye(2), np.ones(2), 4 * np.eye(2)), 6)
         4.0
     """
-    mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
-    s1, s2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
+    mu1, mu2 = (
+        np.atleast_1d(np.asarray(mu1, np.float64)),
+        np.atleast_1d(np.asarray(mu2, np.float64)),
+    )
+    s1, s2 = (
+        np.atleast_2d(np.asarray(sigma1, np.float64)),
+        np.atleast_2d(np.asarray(sigma2, np.float64)),
+    )
     if mu1.shape != mu2.shape or s1.shape != s2.shape or s1.shape != mu1.shape * 2:
-        raise ValueError(f"shapes do not match: mu {mu1.shape}, {mu2.shape}; sigma {s1.shape}, {s2.shape}")
+        raise ValueError(
+            f"shapes do not match: mu {mu1.shape}, {mu2.shape}; sigma {s1.shape}, {s2.shape}"
+        )
     diff = mu1 - mu2
     covmean = linalg.sqrtm(s1 @ s2)
     if not np.all(np.isfinite(covmean)):
-        warnings.warn(f"FID: the product of covariances is singular; adding {eps} to the diagonals")
+        warnings.warn(
+            f"FID: the product of covariances is singular; adding {eps} to the diagonals",
+            stacklevel=2,
+        )
         offset = np.eye(len(s1)) * eps
         covmean = linalg.sqrtm((s1 + offset) @ (s2 + offset))
     if np.iscomplexobj(covmean):
@@ -474,7 +494,9 @@ def image_statistics(
         >>> mu, sigma = image_statistics(np.zeros((4, 32, 32, 3), np.uint8))  # doctest: +SKIP
     """
     moments = _Moments()
-    for out in _iter_outputs(images, model, batch_size, num_samples, ("pool3",), progress, "FID stats"):
+    for out in _iter_outputs(
+        images, model, batch_size, num_samples, ("pool3",), progress, "FID stats"
+    ):
         moments.add(out["pool3"])
     return moments.result()
 
@@ -484,7 +506,8 @@ def _take(images: Images, num_samples: int, what: str) -> Images:
     if isinstance(images, (np.ndarray, paddle.Tensor)) and len(images) < num_samples:
         warnings.warn(
             f"{what} from {len(images)} images, fewer than {num_samples}: not comparable "
-            f"with published numbers ({DEFAULT_NUM_SAMPLES} samples)"
+            f"with published numbers ({DEFAULT_NUM_SAMPLES} samples)",
+            stacklevel=3,
         )
     return images
 
@@ -559,7 +582,9 @@ def compute_fid(
     """
     ref = load_statistics(reference)
     images = _take(images, num_samples, "FID")
-    return frechet_distance(*image_statistics(images, model, batch_size, num_samples, progress), *ref)
+    return frechet_distance(
+        *image_statistics(images, model, batch_size, num_samples, progress), *ref
+    )
 
 
 # ------------------------------------------------------------ reference statistics
@@ -609,7 +634,8 @@ def reference_statistics_from_array(
         images (Union[np.ndarray, paddle.Tensor]): Real images (either convention).
         name (str, optional): Prefix of the cache file. Defaults to "array".
         num_samples (int, optional): Use the first this many images. Defaults to 50000.
-        cache (Optional[str]): Cache folder. Defaults to :func:`~ppsci_ext.metric.inception.cache_dir`.
+        cache (Optional[str]): Cache folder. Defaults to
+            :func:`~ppsci_ext.metric.inception.cache_dir`.
         model (Model): Network, weights file or None. Defaults to None.
         batch_size (int, optional): Images per forward pass. Defaults to 50.
         progress (bool, optional): Show progress. Defaults to True.
@@ -745,12 +771,16 @@ def reference_statistics_from_file(
         >>> from ppsci_ext.metric.scores import reference_statistics_from_file
         >>> def load_train(path):  # returns uint8 NHWC images
         ...     ...
-        >>> stats = reference_statistics_from_file("cifar-10-python.tar.gz", load_train)  # doctest: +SKIP
+        >>> path = "cifar-10-python.tar.gz"
+        >>> stats = reference_statistics_from_file(path, load_train)  # doctest: +SKIP
     """
     name = name or getattr(loader, "__name__", "data")
     digest = hashlib.sha1(name.encode() + b"\0")
     _hash_file(digest, path)
-    compute = lambda: image_statistics(loader(path), model, batch_size, num_samples, progress)  # noqa: E731
+
+    def compute():
+        return image_statistics(loader(path), model, batch_size, num_samples, progress)
+
     return _cached(digest, name, compute, num_samples, cache)
 
 
@@ -770,7 +800,8 @@ def build_inception_score_metric(
     ``metric_expr(output_dict, label_dict)`` reads the generated images from
     ``output_dict[key]`` (float NCHW in $[-1, 1]$, or uint8 NHWC; grey repeated to 3
     channels), uses the first ``num_samples`` and returns
-    $$ \{\texttt{"IS"}: \overline{\mathrm{IS}_k},\ \texttt{"IS_std"}: \operatorname{std}_k \mathrm{IS}_k\} $$
+    $$ \{\texttt{"IS"}: \overline{\mathrm{IS}_k},\
+       \texttt{"IS_std"}: \operatorname{std}_k \mathrm{IS}_k\} $$
     as float64 scalar tensors (see :func:`compute_inception_score`). ``label_dict``
     is ignored. The weights are loaded when the metric is built, so missing fc
     weights fail early.

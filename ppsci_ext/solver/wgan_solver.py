@@ -105,6 +105,9 @@ class WGANSolver(ppsci.solver.Solver):
             ``critic_batch_size``.
         data_seed (Optional[int]): Seed of the order of real batches. Defaults to
             ``cfg.seed`` (0 without a config).
+        real_transform (Optional[Callable]): Applied to each real input dict (as
+            tensors) before the critic sees it, e.g. to scale uint8 images and add
+            dequantisation noise per batch instead of storing floats.
         clip_value (Optional[float]): Clip critic weights to [-c, c] after every
             critic step (original WGAN). Defaults to None.
         ema_decay (Optional[float]): Keep an exponential moving average of the
@@ -152,6 +155,7 @@ class WGANSolver(ppsci.solver.Solver):
         n_critic: int = 5,
         generator_batch_size: Optional[int] = None,
         data_seed: Optional[int] = None,
+        real_transform: Optional[Callable[[Dict[str, paddle.Tensor]], Dict[str, paddle.Tensor]]] = None,
         clip_value: Optional[float] = None,
         ema_decay: Optional[float] = None,
         on_nonfinite: str = "stop",
@@ -182,6 +186,7 @@ class WGANSolver(ppsci.solver.Solver):
         self.critic_batch_size = int(critic_batch_size)
         self.generator_batch_size = int(generator_batch_size or critic_batch_size)
         self.clip_value = clip_value
+        self.real_transform = real_transform
         self.on_nonfinite = on_nonfinite
         self.nonfinite_skipped = 0
         self.train_epoch_func = adversarial_epoch_func
@@ -221,7 +226,10 @@ class WGANSolver(ppsci.solver.Solver):
         DataLoader: Paddle's shuffling sampler draws from numpy's global random
         state in a prefetch thread, which a resumed run cannot replay."""
         batch = self.critic_constraint.data_loader.dataset[self.real_sampler.next_batch()]
-        return tuple({k: paddle.to_tensor(v) for k, v in part.items()} for part in batch)
+        inputs, labels, weights = ({k: paddle.to_tensor(v) for k, v in part.items()} for part in batch)
+        if self.real_transform is not None:
+            inputs = self.real_transform(inputs)
+        return inputs, labels, weights
 
     # ---------------------------------------------------------------- sampling
     def sample_noise(self, batch_size: int) -> Dict[str, paddle.Tensor]:
