@@ -34,6 +34,7 @@ import numpy as np
 import paddle
 import ppsci
 from paddle import nn
+from paddle.distributed.fleet.utils import hybrid_parallel_util as hpu
 from ppsci.utils import ema
 from ppsci.utils import logger
 
@@ -169,13 +170,18 @@ class WGANSolver(ppsci.solver.Solver):
         # Resuming is done here, not by ppsci's load_checkpoint (which knows one model
         # and one optimizer, and loads mismatched weights with a warning).
         self._resume_path = solver_kwargs.pop("checkpoint_path", None)
+        optimizers = ppsci.optimizer.OptimizerList((optimizer_generator, optimizer_critic))
+        distributed = paddle.distributed.get_world_size() > 1
         super().__init__(
             ppsci.arch.ModelList((generator, critic)),
             {critic_constraint.name: critic_constraint},
-            optimizer=ppsci.optimizer.OptimizerList((optimizer_generator, optimizer_critic)),
+            # fleet.distributed_optimizer cannot wrap an OptimizerList; with several
+            # processes the gradients are all-reduced by the steps themselves.
+            optimizer=None if distributed else optimizers,
             cfg=cfg,
             **solver_kwargs,
         )
+        self.optimizer = optimizers
         # ppsci may have wrapped them in paddle.DataParallel; keep both views.
         self.generator, self.critic = self.model.model_list[0], self.model.model_list[1]
         self.generator_arch, self.critic_arch = generator, critic
@@ -254,7 +260,7 @@ class WGANSolver(ppsci.solver.Solver):
         x_hat = interpolate(x_real, x_fake)
         x_hat.stop_gradient = False
         n = x_real.shape[0]
-        with self.autocast_context_manager(self.use_amp, self.amp_level):
+        with self._no_sync(self.critic), self.autocast_context_manager(self.use_amp, self.amp_level):
             # Real and fake in one forward (the critic has no batch statistics, so
             # this equals two forwards). The interpolates get their own forward:
             # with them in the same concat, Paddle 3.3's double backward fails
@@ -269,13 +275,13 @@ class WGANSolver(ppsci.solver.Solver):
                 outputs["logits_real"] = out[critic.output_keys[1]][:n]
             terms = self.critic_constraint.loss(outputs, real_label)
             loss = _sum_terms(terms)
-        values = {k: float(v) for k, v in terms.items()}
-        values["critic_loss"] = float(loss)
-        values["grad_norm"] = float(outputs["grad_norm"].mean())
-        if not self._finite("critic", values):
-            self.optimizer_critic.clear_grad()
-            return None
-        self._backward_step(loss, self.optimizer_critic)
+            values = {k: float(v) for k, v in terms.items()}
+            values["critic_loss"] = float(loss)
+            values["grad_norm"] = float(outputs["grad_norm"].mean())
+            if not self._finite("critic", values):
+                self.optimizer_critic.clear_grad()
+                return None
+            self._backward_step(loss, self.optimizer_critic, self.critic_arch)
         if self.clip_value:
             clip_weights_(self.critic_arch, self.clip_value)
         return values
@@ -284,9 +290,8 @@ class WGANSolver(ppsci.solver.Solver):
         """One generator update against the current critic (critic weights frozen)."""
         gen, critic = self.generator_arch, self.critic_arch
         inputs = self.sample_noise(self.generator_batch_size)
-        with _frozen(self.critic_arch), self.autocast_context_manager(
-            self.use_amp, self.amp_level
-        ):
+        with _frozen(self.critic_arch), self._no_sync(self.generator, self.critic), \
+                self.autocast_context_manager(self.use_amp, self.amp_level):
             x_fake = self.generator(inputs)[gen.output_keys[0]]
             out = self.critic({critic.input_keys[0]: x_fake})
             outputs = {"score_fake": out[critic.output_keys[0]]}
@@ -296,20 +301,33 @@ class WGANSolver(ppsci.solver.Solver):
                 labels = {"label": inputs[gen.input_keys[1]]}
             terms = self.generator_loss(outputs, labels)
             loss = _sum_terms(terms)
-        values = {"generator_loss": float(loss)}
-        if not self._finite("generator", values):
-            self.optimizer_generator.clear_grad()
-            return None
-        self._backward_step(loss, self.optimizer_generator)
+            values = {"generator_loss": float(loss)}
+            if not self._finite("generator", values):
+                self.optimizer_generator.clear_grad()
+                return None
+            self._backward_step(loss, self.optimizer_generator, self.generator_arch)
         return values
 
-    def _backward_step(self, loss: paddle.Tensor, optimizer) -> None:
+    def _no_sync(self, *models):
+        """Suspend DataParallel's gradient hooks: the penalty's ``paddle.grad`` and a
+        step's several forwards would otherwise trigger all-reduces of partial
+        gradients. :meth:`_backward_step` all-reduces once, after the backward."""
+        stack = contextlib.ExitStack()
+        if self.world_size > 1:
+            for model in models:
+                stack.enter_context(model.no_sync())
+        return stack
+
+    def _backward_step(self, loss: paddle.Tensor, optimizer, model: nn.Layer) -> None:
+        scaled = self.scaler.scale(loss) if self.use_amp else loss
+        scaled.backward()
+        if self.world_size > 1:
+            hpu.fused_allreduce_gradients(
+                [p for p in model.parameters() if not p.stop_gradient], None
+            )
         if self.use_amp:
-            scaled = self.scaler.scale(loss)
-            scaled.backward()
             self.scaler.minimize(optimizer, scaled)
         else:
-            loss.backward()
             optimizer.step()
         optimizer.clear_grad()
 
