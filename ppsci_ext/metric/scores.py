@@ -652,7 +652,10 @@ def reference_statistics_from_array(
     x = images.numpy() if isinstance(images, paddle.Tensor) else np.asarray(images)
     digest = hashlib.sha1()
     _hash_array(digest, x[:num_samples])
-    compute = lambda: image_statistics(x, model, batch_size, num_samples, progress)  # noqa: E731
+
+    def compute():
+        return image_statistics(x, model, batch_size, num_samples, progress)
+
     return _cached(digest, name, compute, num_samples, cache)
 
 
@@ -731,9 +734,11 @@ def reference_statistics_from_folder(
         digest.update(os.path.relpath(path, folder).encode() + b"\0")
         _hash_file(digest, path)
     name = name or os.path.basename(os.path.normpath(folder))
-    compute = lambda: image_statistics(  # noqa: E731
-        _folder_batches(files, batch_size), model, batch_size, len(files), progress
-    )
+
+    def compute():
+        batches = _folder_batches(files, batch_size)
+        return image_statistics(batches, model, batch_size, len(files), progress)
+
     return _cached(digest, name, compute, num_samples, cache)
 
 
