@@ -335,9 +335,12 @@ def export_generator(cfg: DictConfig, generator) -> str:
     return cfg.INFER.export_path
 
 
-def infer_samples(cfg: DictConfig, noise_dim: int, num_classes: int = 0) -> np.ndarray:
+def infer_samples(cfg: DictConfig, noise_dim: int, num_classes: int = 0):
     """Draw ``INFER.num_samples`` samples from an exported generator with Paddle
     Inference, seeded by ``seed``, in batches of ``INFER.batch_size``.
+
+    Returns ``(samples, labels)``; ``labels`` (the classes drawn uniformly for a
+    conditional generator) is None for an unconditional one.
 
     The predictor is configured here rather than by PaddleScience's
     ``deploy.python_infer``: that one turns on memory optimisation, which fails in
@@ -359,14 +362,19 @@ def infer_samples(cfg: DictConfig, noise_dim: int, num_classes: int = 0) -> np.n
     else:
         config.disable_gpu()
         config.set_cpu_math_library_num_threads(cfg.INFER.num_cpu_threads)
+        if cfg.INFER.engine != "mkldnn":
+            # oneDNN is on by default on CPU; its conv + batch-norm fusion fails to load
+            # the conditional CIFAR-10 generator in Paddle 3.3.1.
+            config.disable_mkldnn()
     config.switch_ir_optim(cfg.INFER.ir_optim)
     predictor = inference.create_predictor(config)
 
     rng = np.random.default_rng(cfg.seed)
     n = cfg.INFER.num_samples
     inputs = {cfg.MODEL.generator.input_keys[0]: rng.standard_normal((n, noise_dim)).astype("float32")}
+    labels = rng.integers(0, num_classes, n).astype("int64") if num_classes else None
     if num_classes:
-        inputs[cfg.MODEL.generator.input_keys[1]] = rng.integers(0, num_classes, n).astype("int64")
+        inputs[cfg.MODEL.generator.input_keys[1]] = labels
     output = predictor.get_output_handle(predictor.get_output_names()[0])
     batches = []
     for start in range(0, n, cfg.INFER.batch_size):
@@ -374,7 +382,7 @@ def infer_samples(cfg: DictConfig, noise_dim: int, num_classes: int = 0) -> np.n
             predictor.get_input_handle(name).copy_from_cpu(values[start : start + cfg.INFER.batch_size])
         predictor.run()
         batches.append(output.copy_to_cpu())
-    return np.concatenate(batches)
+    return np.concatenate(batches), labels
 
 
 def critic_values(critic, points: np.ndarray, batch_size: int = 4096) -> np.ndarray:

@@ -111,7 +111,7 @@ def export(cfg: DictConfig) -> str:
 
 def infer(cfg: DictConfig) -> np.ndarray:
     out_dir = common.prepare_output_dir(cfg)
-    points = common.infer_samples(cfg, cfg.MODEL.generator.noise_dim).astype("float32")
+    points = common.infer_samples(cfg, cfg.MODEL.generator.noise_dim)[0].astype("float32")
     np.save(os.path.join(out_dir, "infer_samples.npy"), points)
     real = sample_toy(cfg.DATA.mode, len(points), seed=cfg.seed + 1)
     plot_toy(real, points, os.path.join(out_dir, "infer_samples.png"), title="Paddle Inference samples")
