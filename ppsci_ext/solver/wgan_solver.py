@@ -26,6 +26,7 @@ import math
 import os
 import random
 import time
+from typing import Callable
 from typing import Dict
 from typing import List
 from typing import Optional
@@ -125,6 +126,7 @@ class WGANSolver(ppsci.solver.Solver):
 
     Examples:
         >>> import numpy as np, ppsci, tempfile
+        >>> ppsci.utils.logger.init_logger("ppsci", None, "error")  # quiet
         >>> from ppsci_ext.arch import ToyGenerator, ToyCritic
         >>> from ppsci_ext.loss import CriticLoss, GeneratorLoss
         >>> from ppsci_ext.solver import WGANSolver
