@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from typing import Dict
 from typing import Optional
 from typing import Sequence
@@ -65,7 +67,7 @@ def plot_toy(
     ax.set_aspect("equal")
     ax.legend(loc="upper right", markerscale=4, fontsize=8)
     if title:
-        ax.set_title(title, fontsize=9)
+        ax.set_title(textwrap.fill(title, 48), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
