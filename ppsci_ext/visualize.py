@@ -62,8 +62,8 @@ def plot_toy(
         xs, ys, values = critic_grid
         contour = ax.contour(xs, ys, values, levels=20, cmap="viridis", linewidths=0.8)
         fig.colorbar(contour, ax=ax, fraction=0.046, pad=0.04, label="critic value")
-    ax.scatter(real[:, 0], real[:, 1], s=2, c="orange", alpha=0.4, label="real")
     ax.scatter(fake[:, 0], fake[:, 1], s=2, c="green", alpha=0.4, label="generated")
+    ax.scatter(real[:, 0], real[:, 1], s=2, c="orange", alpha=0.4, label="real")
     ax.set_aspect("equal")
     ax.legend(loc="upper right", markerscale=4, fontsize=8)
     if title:
