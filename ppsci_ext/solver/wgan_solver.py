@@ -514,9 +514,9 @@ class WGANSolver(ppsci.solver.Solver):
         plot_loss_curves(self.history, os.path.join(self.output_dir, "loss_curves.png"))
 
 
-def _mean(rows: List[Dict[str, float]], key: str) -> float:
+def _mean(rows: List[Dict[str, float]], key: str, missing: float = float("nan")) -> float:
     vals = [r[key] for r in rows if key in r]
-    return float(np.mean(vals)) if vals else float("nan")
+    return float(np.mean(vals)) if vals else missing
 
 
 def adversarial_epoch_func(solver: WGANSolver, epoch_id: int, log_freq: int) -> None:
@@ -544,7 +544,8 @@ def adversarial_epoch_func(solver: WGANSolver, epoch_id: int, log_freq: int) -> 
             "iteration": solver.global_step,
             "critic_loss": _mean(critic_rows, "critic_loss"),
             "wasserstein": -_mean(critic_rows, "critic_wasserstein"),
-            "penalty": _mean(critic_rows, "critic_penalty"),
+            # 0 where the loss has no penalty (weight clipping)
+            "penalty": _mean(critic_rows, "critic_penalty", 0.0 if critic_rows else float("nan")),
             "grad_norm": _mean(critic_rows, "grad_norm"),
             "generator_loss": gen_row["generator_loss"] if gen_row else float("nan"),
             "lr": solver.optimizer_generator.get_lr(),
