@@ -433,6 +433,7 @@ def _torch():
         return None
 
 
+@pytest.mark.slow  # run by .ci/run after it installs torch
 @pytest.mark.skipif(_torch() is None, reason="torch not installed")
 @pytest.mark.parametrize("zip_layout", [True, False])
 def test_reader_matches_torch_save(tmp_path, zip_layout):
@@ -456,6 +457,7 @@ def test_reader_matches_torch_save(tmp_path, zip_layout):
         )
 
 
+@pytest.mark.slow  # run by .ci/run after it installs torch
 @pytest.mark.skipif(_torch() is None, reason="torch not installed")
 def test_reader_matches_torch_jit_save(tmp_path):
     t = _torch()
