@@ -142,14 +142,6 @@ def check_config(cfg: DictConfig) -> None:
         req(common._is_int(value) and value >= 1, f"INFER.{key}", value, "an integer >= 1")
 
 
-def _checked(fn):
-    def run_checked(cfg: DictConfig):
-        check_config(cfg)
-        return fn(cfg)
-
-    return run_checked
-
-
 # ------------------------------------------------------------------------ data
 
 
@@ -675,6 +667,6 @@ def run(cfg: DictConfig):
     """Check the config, then train, evaluate, export or infer as ``cfg.mode`` says."""
     return common.run_mode(
         cfg,
-        {"train": _checked(train), "eval": _checked(evaluate), "export": _checked(export),
-         "infer": _checked(infer)},
+        {"train": train, "eval": evaluate, "export": export, "infer": infer},
+        check=check_config,
     )

@@ -206,10 +206,10 @@ def train(cfg: DictConfig, real_input, real_label=None, validator=None, real_tra
 USER_ERRORS = (ConfigError, ckpt.CheckpointError, FileNotFoundError)
 
 
-def run_mode(cfg: DictConfig, modes: Dict[str, Any]):
-    """Run ``modes[cfg.mode](cfg)``; a mistake the user can fix (a bad config value,
-    a missing or unfitting file, a non-finite loss) ends the program with its one
-    message and exit code 2 instead of a traceback."""
+def run_mode(cfg: DictConfig, modes: Dict[str, Any], check=None):
+    """Run ``check(cfg)``, then ``modes[cfg.mode](cfg)``; a mistake the user can fix (a
+    bad config value, a missing or unfitting file, a non-finite loss) ends the program
+    with its one message and exit code 2 instead of a traceback."""
     import sys
 
     from ppsci_ext.solver import NonFiniteLossError
@@ -217,6 +217,8 @@ def run_mode(cfg: DictConfig, modes: Dict[str, Any]):
     try:
         if cfg.mode not in modes:
             raise ConfigError(f"mode={cfg.mode!r} is not valid: one of {', '.join(modes)}")
+        if check is not None:
+            check(cfg)
         return modes[cfg.mode](cfg)
     except USER_ERRORS + (NonFiniteLossError,) as exc:
         logger.error(str(exc))

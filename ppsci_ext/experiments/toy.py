@@ -94,14 +94,6 @@ def evaluate(cfg: DictConfig) -> dict:
     return metrics
 
 
-def _checked(fn):
-    def run_checked(cfg: DictConfig):
-        check_config(cfg)
-        return fn(cfg)
-
-    return run_checked
-
-
 def export(cfg: DictConfig) -> str:
     generator, _ = common.build_networks(cfg)
     generator = common.load_weights(generator, cfg.INFER.pretrained_model_path, "generator",
@@ -123,6 +115,6 @@ def run(cfg: DictConfig):
     """Check the config, then train, evaluate, export or infer as ``cfg.mode`` says."""
     return common.run_mode(
         cfg,
-        {"train": _checked(train), "eval": _checked(evaluate), "export": _checked(export),
-         "infer": _checked(infer)},
+        {"train": train, "eval": evaluate, "export": export, "infer": infer},
+        check=check_config,
     )
