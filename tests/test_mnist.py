@@ -525,3 +525,19 @@ def test_cache_rebuild_and_reference(tmp_path, monkeypatch, capsys):
     mu2, _ = clf.reference_stats(data_path=pkl)
     assert not np.allclose(mu, mu2)
     assert clf.main([]) == 0 and "test_accuracy" in capsys.readouterr().out
+
+
+def test_penalty_double_backward_runs_through_both_image_critics():
+    # Paddle 3.3 has no double grad for some ops (flatten): the penalty must still
+    # reach every critic weight matrix
+    from ppsci_ext.arch import MnistCritic, ResNet32Critic
+    from ppsci_ext.loss import gradient_norm
+
+    for critic, shape in ((MnistCritic(dim=8), [4, 1, 28, 28]), (ResNet32Critic(dim=8), [4, 3, 32, 32])):
+        x = paddle.randn(shape)
+        x.stop_gradient = False
+        penalty = ((gradient_norm(critic({"x": x})["score"], x) - 1) ** 2).mean()
+        penalty.backward()
+        # (biases do not move the input gradient of a piecewise-linear network)
+        weights = [p for name, p in critic.named_parameters() if name.endswith("weight")]
+        assert all(p.grad is not None and np.isfinite(p.grad.numpy()).all() for p in weights)

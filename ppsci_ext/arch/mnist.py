@@ -209,7 +209,9 @@ class MnistCritic(CriticArch):
         h = x.reshape([-1, 1, 28, 28])
         for conv in (self.conv1, self.conv2, self.conv3):
             h = F.leaky_relu(conv(h), self.negative_slope)
-        return self.linear(h.flatten(1))
+        # reshape, not flatten: Paddle 3.3 has no double grad for flatten, which the
+        # penalty needs
+        return self.linear(h.reshape([h.shape[0], -1]))
 
     def forward(self, x: Dict[str, paddle.Tensor]) -> Dict[str, paddle.Tensor]:
         return self._run(x, lambda d: {self.output_keys[0]: self._score(d[self.input_keys[0]])})

@@ -128,6 +128,7 @@ def build_solver(
     real_label: Optional[Dict[str, np.ndarray]] = None,
     validator=None,
     real_transform=None,
+    callbacks=(),
 ) -> WGANSolver:
     """A :class:`WGANSolver` for the networks and real data, as ``cfg`` says.
 
@@ -162,6 +163,7 @@ def build_solver(
         real_transform=real_transform,
         clip_value=cfg.LOSS.clip_value if clipping else None,
         on_nonfinite=cfg.TRAIN.on_nonfinite,
+        callbacks=callbacks,
         validator=validator,
         cfg=cfg,
     )
@@ -188,7 +190,9 @@ def sample_validator(generator, num_samples: int, metric, seed: int, batch_size:
     )
 
 
-def train(cfg: DictConfig, real_input, real_label=None, validator=None, real_transform=None) -> WGANSolver:
+def train(
+    cfg: DictConfig, real_input, real_label=None, validator=None, real_transform=None, callbacks=()
+) -> WGANSolver:
     """Seed, build and train; each process draws its own noise (seed + rank).
 
     ``validator`` is a dict of ppsci validators, or a function of the generator
@@ -198,7 +202,8 @@ def train(cfg: DictConfig, real_input, real_label=None, validator=None, real_tra
     generator, critic = build_networks(cfg)
     if callable(validator):  # built from the generator
         validator = validator(generator)
-    solver = build_solver(cfg, generator, critic, real_input, real_label, validator, real_transform)
+    solver = build_solver(cfg, generator, critic, real_input, real_label, validator, real_transform,
+                          callbacks)
     solver.train()
     return solver
 

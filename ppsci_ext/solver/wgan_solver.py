@@ -30,6 +30,7 @@ from typing import Callable
 from typing import Dict
 from typing import List
 from typing import Optional
+from typing import Sequence
 
 import numpy as np
 import paddle
@@ -119,6 +120,8 @@ class WGANSolver(ppsci.solver.Solver):
         on_nonfinite (str): "stop" raises :class:`NonFiniteLossError` naming the
             iteration, the values and the last checkpoint; "skip" drops the step and
             counts it. Defaults to "stop".
+        callbacks (Sequence[Callable]): Called with the solver after every iteration
+            (e.g. to draw a sample grid every N iterations).
         cfg (Optional[DictConfig]): A ppsci config (``ppsci_default`` layout).
         **solver_kwargs: Other ``ppsci.solver.Solver`` arguments when no ``cfg`` is
             given (``output_dir``, ``epochs``, ``iters_per_epoch``, ``save_freq``,
@@ -162,6 +165,7 @@ class WGANSolver(ppsci.solver.Solver):
         clip_value: Optional[float] = None,
         ema_decay: Optional[float] = None,
         on_nonfinite: str = "stop",
+        callbacks: Sequence[Callable[["WGANSolver"], None]] = (),
         cfg=None,
         **solver_kwargs,
     ):
@@ -196,6 +200,7 @@ class WGANSolver(ppsci.solver.Solver):
         self.clip_value = clip_value
         self.real_transform = real_transform
         self.on_nonfinite = on_nonfinite
+        self.callbacks = tuple(callbacks)
         self.nonfinite_skipped = 0
         self.train_epoch_func = adversarial_epoch_func
 
@@ -539,6 +544,8 @@ def adversarial_epoch_func(solver: WGANSolver, epoch_id: int, log_freq: int) -> 
         if solver.ema_model is not None and (solver.global_step + 1) % solver.avg_freq == 0:
             solver.ema_model.update()
         solver.global_step += 1
+        for callback in solver.callbacks:
+            callback(solver)
 
         row = {
             "iteration": solver.global_step,
