@@ -37,6 +37,7 @@ def toy_cfg(*overrides):
         ("TRAIN.optimizer.learning_rate=0", "TRAIN.optimizer.learning_rate=0 is not valid"),
         ("TRAIN.optimizer.beta2=1.5", "TRAIN.optimizer.beta2=1.5 is not valid"),
         ("LOSS.name=hinge", "LOSS.name='hinge' is not valid: one of wgan_gp, wgan_clip"),
+        ("TRAIN.pretrained_model_path=g.pdparams", "TRAIN.pretrained_model_path='g.pdparams' is not valid"),
     ],
 )
 def test_bad_config_values_are_named(tmp_path, override, message):

@@ -89,6 +89,9 @@ def check_config(cfg: DictConfig) -> None:
              f"one of {', '.join(LR_DECAYS)}")
     _require(train.on_nonfinite in ("stop", "skip"), "TRAIN.on_nonfinite", train.on_nonfinite,
              "stop or skip")
+    _require(not train.get("pretrained_model_path"), "TRAIN.pretrained_model_path",
+             train.get("pretrained_model_path"),
+             "null: a GAN has two networks; continue a run with TRAIN.checkpoint_path")
     if train.ema.use_ema:
         _require(_is_number(train.ema.decay) and 0 < train.ema.decay < 1,
                  "TRAIN.ema.decay", train.ema.decay, "a number in (0, 1)")
