@@ -77,7 +77,7 @@ _IMAGE_SHAPE = (3, 32, 32)
 def _resolve_keys(cfg: DictConfig) -> None:
     """Fill ``MODEL.generator.input_keys`` and ``MODEL.critic.output_keys`` when null,
     from ``MODEL.num_classes`` (one config key switches to AC-WGAN-GP)."""
-    conditional = cfg.MODEL.num_classes > 0 if common._is_int(cfg.MODEL.num_classes) else False
+    conditional = cfg.MODEL.num_classes > 0 if common.is_int(cfg.MODEL.num_classes) else False
     if cfg.MODEL.generator.get("input_keys") is None:
         cfg.MODEL.generator.input_keys = ["z", "label"] if conditional else ["z"]
     if cfg.MODEL.critic.get("output_keys") is None:
@@ -103,17 +103,17 @@ def check_config(cfg: DictConfig) -> None:
         ConfigError: MODEL.num_classes=3 is not valid: 0 (WGAN-GP) or 10 (AC-WGAN-GP)
     """
     common.check_config(cfg)
-    req = common._require
+    req = common.require
     model = cfg.MODEL
-    req(model.num_classes in (0, NUM_CLASSES) and common._is_int(model.num_classes),
+    req(model.num_classes in (0, NUM_CLASSES) and common.is_int(model.num_classes),
         "MODEL.num_classes", model.num_classes, f"0 (WGAN-GP) or {NUM_CLASSES} (AC-WGAN-GP)")
     for net in ("generator", "critic"):
         dim = model[net].get("dim", 128)
-        req(common._is_int(dim) and dim >= 1, f"MODEL.{net}.dim", dim, "an integer >= 1")
+        req(common.is_int(dim) and dim >= 1, f"MODEL.{net}.dim", dim, "an integer >= 1")
         req(model[net].get("num_classes", 0) == model.num_classes, f"MODEL.{net}.num_classes",
             model[net].get("num_classes"), "the same as MODEL.num_classes (set that key instead)")
     noise_dim = model.generator.get("noise_dim", 128)
-    req(common._is_int(noise_dim) and noise_dim >= 1, "MODEL.generator.noise_dim", noise_dim,
+    req(common.is_int(noise_dim) and noise_dim >= 1, "MODEL.generator.noise_dim", noise_dim,
         "an integer >= 1")
     _resolve_keys(cfg)
     n_in = 2 if model.num_classes else 1
@@ -126,20 +126,20 @@ def check_config(cfg: DictConfig) -> None:
     if model.num_classes:
         for key in ("critic_class_weight", "generator_class_weight"):
             value = cfg.LOSS.get(key)
-            req(common._is_number(value) and value >= 0, f"LOSS.{key}", value, "a number >= 0")
+            req(common.is_number(value) and value >= 0, f"LOSS.{key}", value, "a number >= 0")
     req(isinstance(cfg.DATA.dequantize, bool), "DATA.dequantize", cfg.DATA.dequantize,
         "true or false")
     ev = cfg.EVAL
-    req(common._is_int(ev.is_splits) and ev.is_splits >= 1, "EVAL.is_splits", ev.is_splits,
+    req(common.is_int(ev.is_splits) and ev.is_splits >= 1, "EVAL.is_splits", ev.is_splits,
         "an integer >= 1")
     for key in ("num_samples", "num_samples_during_train"):
-        req(common._is_int(ev[key]) and ev[key] >= max(2, ev.is_splits), f"EVAL.{key}", ev[key],
+        req(common.is_int(ev[key]) and ev[key] >= max(2, ev.is_splits), f"EVAL.{key}", ev[key],
             f"an integer >= max(2, EVAL.is_splits) = {max(2, ev.is_splits)}")
     for key in ("critic_num_samples", "batch_size"):
-        req(common._is_int(ev[key]) and ev[key] >= 1, f"EVAL.{key}", ev[key], "an integer >= 1")
+        req(common.is_int(ev[key]) and ev[key] >= 1, f"EVAL.{key}", ev[key], "an integer >= 1")
     for key in ("batch_size", "num_samples"):
         value = cfg.INFER[key]
-        req(common._is_int(value) and value >= 1, f"INFER.{key}", value, "an integer >= 1")
+        req(common.is_int(value) and value >= 1, f"INFER.{key}", value, "an integer >= 1")
 
 
 # ------------------------------------------------------------------------ data

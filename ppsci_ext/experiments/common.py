@@ -48,52 +48,54 @@ class ConfigError(ValueError):
     """A config value that cannot work; the message names the key and what is valid."""
 
 
-def _require(ok: bool, key: str, value: Any, valid: str) -> None:
+def require(ok: bool, key: str, value: Any, valid: str) -> None:
+    """Raise :class:`ConfigError` ``"{key}={value!r} is not valid: {valid}"`` unless ``ok``."""
     if not ok:
         raise ConfigError(f"{key}={value!r} is not valid: {valid}")
 
 
-def _is_int(v) -> bool:
+def is_int(v) -> bool:
+    """An int that is not a bool (YAML's ``true`` is not a batch size)."""
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_number(v) -> bool:
+def is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def check_config(cfg: DictConfig) -> None:
     """Check the adversarial-training keys before any work starts."""
     loss = cfg.LOSS
-    _require(loss.name in LOSS_NAMES, "LOSS.name", loss.name, f"one of {', '.join(LOSS_NAMES)}")
-    _require(_is_number(loss.penalty_weight) and loss.penalty_weight >= 0,
+    require(loss.name in LOSS_NAMES, "LOSS.name", loss.name, f"one of {', '.join(LOSS_NAMES)}")
+    require(is_number(loss.penalty_weight) and loss.penalty_weight >= 0,
              "LOSS.penalty_weight", loss.penalty_weight, "a number >= 0 (the paper's lambda)")
-    _require(_is_number(loss.clip_value) and loss.clip_value > 0,
+    require(is_number(loss.clip_value) and loss.clip_value > 0,
              "LOSS.clip_value", loss.clip_value, "a number > 0")
     train = cfg.TRAIN
-    _require(_is_int(train.n_critic) and train.n_critic >= 1,
+    require(is_int(train.n_critic) and train.n_critic >= 1,
              "TRAIN.n_critic", train.n_critic, "an integer >= 1")
     for key in ("critic", "generator"):
         value = train.batch_size[key]
-        _require(_is_int(value) and value >= 1, f"TRAIN.batch_size.{key}", value, "an integer >= 1")
+        require(is_int(value) and value >= 1, f"TRAIN.batch_size.{key}", value, "an integer >= 1")
     for key in ("epochs", "iters_per_epoch"):
-        _require(_is_int(train[key]) and train[key] >= 1, f"TRAIN.{key}", train[key], "an integer >= 1")
+        require(is_int(train[key]) and train[key] >= 1, f"TRAIN.{key}", train[key], "an integer >= 1")
     opt = train.optimizer
-    _require(opt.name in OPTIMIZER_NAMES, "TRAIN.optimizer.name", opt.name,
+    require(opt.name in OPTIMIZER_NAMES, "TRAIN.optimizer.name", opt.name,
              f"one of {', '.join(OPTIMIZER_NAMES)}")
-    _require(_is_number(opt.learning_rate) and opt.learning_rate > 0,
+    require(is_number(opt.learning_rate) and opt.learning_rate > 0,
              "TRAIN.optimizer.learning_rate", opt.learning_rate, "a number > 0")
     for key in ("beta1", "beta2"):
-        _require(_is_number(opt[key]) and 0 <= opt[key] < 1, f"TRAIN.optimizer.{key}", opt[key],
+        require(is_number(opt[key]) and 0 <= opt[key] < 1, f"TRAIN.optimizer.{key}", opt[key],
                  "a number in [0, 1)")
-    _require(opt.lr_decay in LR_DECAYS, "TRAIN.optimizer.lr_decay", opt.lr_decay,
+    require(opt.lr_decay in LR_DECAYS, "TRAIN.optimizer.lr_decay", opt.lr_decay,
              f"one of {', '.join(LR_DECAYS)}")
-    _require(train.on_nonfinite in ("stop", "skip"), "TRAIN.on_nonfinite", train.on_nonfinite,
+    require(train.on_nonfinite in ("stop", "skip"), "TRAIN.on_nonfinite", train.on_nonfinite,
              "stop or skip")
-    _require(not train.get("pretrained_model_path"), "TRAIN.pretrained_model_path",
+    require(not train.get("pretrained_model_path"), "TRAIN.pretrained_model_path",
              train.get("pretrained_model_path"),
              "null: a GAN has two networks; continue a run with TRAIN.checkpoint_path")
     if train.ema.use_ema:
-        _require(_is_number(train.ema.decay) and 0 < train.ema.decay < 1,
+        require(is_number(train.ema.decay) and 0 < train.ema.decay < 1,
                  "TRAIN.ema.decay", train.ema.decay, "a number in (0, 1)")
 
 

@@ -67,10 +67,6 @@ _WHERE = (
 )
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def check_config(cfg: DictConfig) -> None:
     """Check the MNIST keys (and the shared ones) before any work starts.
 
@@ -91,15 +87,15 @@ def check_config(cfg: DictConfig) -> None:
         )
     for key, value in (("EVAL.num_samples", cfg.EVAL.num_samples),
                        ("TRAIN.eval_num_samples", cfg.TRAIN.eval_num_samples)):
-        if not (_is_int(value) and value >= 2):
+        if not (common.is_int(value) and value >= 2):
             raise common.ConfigError(
                 f"{key}={value!r} is not valid: an integer >= 2 (the Frechet distance needs 2)"
             )
     n = cfg.INFER.num_samples
-    if not (_is_int(n) and n >= 1):
+    if not (common.is_int(n) and n >= 1):
         raise common.ConfigError(f"INFER.num_samples={n!r} is not valid: an integer >= 1")
     g = cfg.TRAIN.grid_freq
-    if g is not None and not (_is_int(g) and g >= 1):
+    if g is not None and not (common.is_int(g) and g >= 1):
         raise common.ConfigError(f"TRAIN.grid_freq={g!r} is not valid: null or an integer >= 1")
 
 
