@@ -29,19 +29,13 @@ __all__ = ["run", "train", "evaluate"]
 
 def check_config(cfg: DictConfig) -> None:
     common.check_config(cfg)
-    if cfg.DATA.mode not in TOY_MODES:
-        raise common.ConfigError(
-            f"DATA.mode={cfg.DATA.mode!r} is not valid: one of {', '.join(TOY_MODES)}"
-        )
-    n = cfg.DATA.num_train_samples
-    if not (isinstance(n, int) and n >= cfg.TRAIN.batch_size.critic):
-        raise common.ConfigError(
-            f"DATA.num_train_samples={n!r} is not valid: an integer >= "
-            f"TRAIN.batch_size.critic ({cfg.TRAIN.batch_size.critic})"
-        )
+    common.require(cfg.DATA.mode in TOY_MODES, "DATA.mode", cfg.DATA.mode,
+                   f"one of {', '.join(TOY_MODES)}")
+    n, batch = cfg.DATA.num_train_samples, cfg.TRAIN.batch_size.critic
+    common.require(common.is_int(n) and n >= batch, "DATA.num_train_samples", n,
+                   f"an integer >= TRAIN.batch_size.critic ({batch})")
     m = cfg.EVAL.num_samples
-    if not (isinstance(m, int) and m >= 1):
-        raise common.ConfigError(f"EVAL.num_samples={m!r} is not valid: an integer >= 1")
+    common.require(common.is_int(m) and m >= 1, "EVAL.num_samples", m, "an integer >= 1")
 
 
 def train(cfg: DictConfig):
