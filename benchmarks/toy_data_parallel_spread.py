@@ -1,0 +1,95 @@
+"""Does data-parallel training match single-process training? The toy metrics of
+2-process runs (``python -m paddle.distributed.launch``, one thread each) against
+the spread of 1-process runs with the doubled batch.
+
+    python benchmarks/toy_data_parallel_spread.py [--mode 8gaussians] [--single 3]
+        [--parallel 1] [--out outputs/dp_spread]
+
+Every run is the toy entry point at its defaults for ``--mode`` except the batch:
+the 1-process runs use twice the default critic and generator batches, each of the
+2 processes the default, so both see the same number of samples per step. Seeds
+differ between runs (42, 43, ...). Each run is then evaluated with ``mode=eval``
+(10,000 samples); the script prints the metrics of every run, the 1-process range
+and whether each 2-process run lies within it. About 90 s per run on 2 cores.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+REPO = Path(__file__).resolve().parent.parent
+ENTRY = REPO / "examples" / "wgangp" / "wgangp_toy.py"
+METRICS = ("modes_covered", "high_quality_share", "sliced_wasserstein")
+
+
+def _run(cmd, env=None, log=None):
+    start = time.perf_counter()
+    with open(log, "w") if log else open(os.devnull, "w") as sink:
+        subprocess.run(cmd, check=True, stdout=sink, stderr=subprocess.STDOUT, env=env)
+    return time.perf_counter() - start
+
+
+def train_and_eval(out: Path, seed: int, mode: str, batch_overrides, processes: int) -> dict:
+    shutil.rmtree(out, ignore_errors=True)  # this script's own run folder, from a previous run
+    out.mkdir(parents=True)
+    args = [str(ENTRY), "mode=train", f"output_dir={out}", f"seed={seed}", f"DATA.mode={mode}",
+            *batch_overrides]
+    env = dict(os.environ)
+    if processes > 1:
+        env["OMP_NUM_THREADS"] = "1"
+        cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", str(processes),
+               "--log_dir", str(out / "launch_logs"), *args]
+    else:
+        cmd = [sys.executable, *args]
+    seconds = _run(cmd, env, out / "train_stdout.log")
+    _run([sys.executable, str(ENTRY), "mode=eval", f"output_dir={out}", f"seed={seed}",
+          f"DATA.mode={mode}", f"EVAL.pretrained_gen_model_path={out / 'model_generator.pdparams'}"], log=out / "eval_stdout.log")
+    metrics = json.loads((out / "metrics.json").read_text())
+    metrics["train_seconds"] = seconds
+    return metrics
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--mode", default="8gaussians")
+    parser.add_argument("--single", type=int, default=3, help="1-process runs")
+    parser.add_argument("--parallel", type=int, default=1, help="2-process runs")
+    parser.add_argument("--out", default=str(REPO / "outputs" / "dp_spread"))
+    args = parser.parse_args()
+
+    cfg = OmegaConf.load(REPO / "conf" / "wgangp_toy.yaml")
+    critic_batch = cfg.RECIPE[args.mode].critic_batch
+    generator_batch = cfg.TRAIN.batch_size.generator
+    base = []
+    doubled = [f"TRAIN.batch_size.critic={2 * critic_batch}",
+                      f"TRAIN.batch_size.generator={2 * generator_batch}"]
+    runs = []
+    for i in range(args.single):
+        m = train_and_eval(Path(args.out) / f"single_{i}", 42 + i, args.mode, doubled, 1)
+        runs.append(("1 process, batch x2", 42 + i, m))
+    for i in range(args.parallel):
+        m = train_and_eval(Path(args.out) / f"parallel_{i}", 42 + args.single + i, args.mode, base, 2)
+        runs.append(("2 processes", 42 + args.single + i, m))
+
+    print(f"{args.mode}: critic batch {critic_batch} x 2 processes against {2 * critic_batch} in one")
+    print(f"{'run':<22}{'seed':>5}" + "".join(f"{k:>22}" for k in METRICS) + f"{'train s':>10}")
+    for name, seed, m in runs:
+        print(f"{name:<22}{seed:>5}" + "".join(f"{float(m[k]):>22.4f}" for k in METRICS)
+              + f"{m['train_seconds']:>10.1f}")
+    singles = [m for name, _, m in runs if name.startswith("1")]
+    for name, seed, m in runs:
+        if name.startswith("2"):
+            inside = {k: min(s[k] for s in singles) <= m[k] <= max(s[k] for s in singles) for k in METRICS}
+            print(f"2-process run (seed {seed}) within the 1-process range: "
+                  + ", ".join(f"{k} {'yes' if ok else 'NO'}" for k, ok in inside.items()))
+
+
+if __name__ == "__main__":
+    main()
