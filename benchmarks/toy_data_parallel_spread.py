@@ -50,7 +50,8 @@ def train_and_eval(out: Path, seed: int, mode: str, batch_overrides, processes: 
         cmd = [sys.executable, *args]
     seconds = _run(cmd, env, out / "train_stdout.log")
     _run([sys.executable, str(ENTRY), "mode=eval", f"output_dir={out}", f"seed={seed}",
-          f"DATA.mode={mode}", f"EVAL.pretrained_gen_model_path={out / 'model_generator.pdparams'}"], log=out / "eval_stdout.log")
+          f"DATA.mode={mode}", f"EVAL.pretrained_gen_model_path={out / 'model_generator.pdparams'}"],
+         log=out / "eval_stdout.log")
     metrics = json.loads((out / "metrics.json").read_text())
     metrics["train_seconds"] = seconds
     return metrics
