@@ -123,6 +123,8 @@ def torch_steps(name: str, num_classes: int):
     import torch_reference
 
     torch.manual_seed(0)
+    if torch.cuda.is_available():  # the same steps on the GPU, where there is one
+        torch.set_default_device("cuda")
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or available_cores()))
     settings = experiment_settings(name, num_classes)[2]
     critic_step, generator_step, counts = getattr(torch_reference, name)(settings)
@@ -138,14 +140,18 @@ def worker(args) -> None:
             import torch
 
             critic, generator, counts, batches = torch_steps(args.experiment, args.num_classes)
-            info = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+            info = f"torch {torch.__version__}, {torch.get_num_threads()} threads, {torch.get_default_device()}"
+            synchronize = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
         else:
             import paddle
 
             from ppsci_ext import runtime
 
             critic, generator, counts, batches = paddle_steps(args.experiment, args.num_classes, out_dir)
-            info = (f"paddle {paddle.__version__}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
+            on_cpu = paddle.device.get_device().startswith("cpu")
+            synchronize = (lambda: None) if on_cpu else paddle.device.synchronize
+            info = (f"paddle {paddle.__version__} on {paddle.device.get_device()}, "
+                    f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
                     f"MKL_DEBUG_CPU_TYPE={os.environ.get('MKL_DEBUG_CPU_TYPE')}, "
                     f"MKL patched={runtime.mkl_dispatch_unlocked}")
         steps = {"critic": critic, "generator": generator}
@@ -162,6 +168,7 @@ def worker(args) -> None:
             start = time.perf_counter()
             for _ in range(int(repeat)):
                 steps[kind]()
+            synchronize()
             print(f"@@ {(time.perf_counter() - start) / int(repeat):.6f}", flush=True)
 
 
@@ -233,6 +240,14 @@ def run_experiment(name: str, args) -> None:
                 torch_sec = float(np.median(times[("torch", kind)]))
                 line += f"   x{torch_sec / sec:.2f} torch"
             print(line)
+    n_critic = 5  # the paper's, for all three
+
+    def minutes_per_1000(label):
+        critic_s, generator_s = (float(np.median(times[(label, k)])) for k in ("critic", "generator"))
+        return 1000 * (n_critic * critic_s + generator_s) / 60
+
+    print(f"  time per 1000 generator iterations ({n_critic} critic steps each): "
+          + ", ".join(f"{label} {minutes_per_1000(label):.1f} min" for label in workers))
     print("  peak memory (MiB): " + ", ".join(f"{label} {m:.0f}" for label, m in memory.items()))
 
 

@@ -5,7 +5,8 @@ Each builder returns ``(critic_step, generator_step, (generator parameters, crit
 parameters))``: the same networks, losses and optimisers as the Paddle experiment
 at its default settings, written plainly in torch. Real batches are drawn from a
 random array of the experiment's shape; a step's cost does not depend on the
-pixel values.
+pixel values. Tensors go to torch's default device (``bench_steps.py`` makes it
+the GPU where there is one).
 """
 
 import numpy as np
@@ -220,7 +221,7 @@ def cifar10(cfg):
 
     def real_batch(n):
         idx = torch.randint(0, len(pixels), (n,))
-        x = torch.from_numpy(pixels[idx.numpy()]).float()
+        x = torch.from_numpy(pixels[idx.cpu().numpy()]).to(idx.device).float()
         return (x + torch.rand(x.shape)) / 128.0 - 1.0, labels[idx]  # dequantised
 
     def noise(n):
