@@ -26,6 +26,7 @@ CIFAR-10 step of each kind per worker). Paddle variants:
 
 * ``tuned``: what ``import ppsci_ext`` does by itself (threads = cores; on AMD the
   MKL dispatch patch of :mod:`ppsci_ext.runtime`);
+* ``tuned-1thread``: the same on one thread (how much the second core adds);
 * ``avx2``: threads = cores and ``MKL_DEBUG_CPU_TYPE=5`` instead of the patch (the
   setting this project used before);
 * ``untuned``: plain Paddle (``PPSCI_EXT_CPU_TUNING=0``: one thread, MKL untouched).
@@ -57,6 +58,7 @@ REPEAT = {"toy": 20, "mnist": 2, "cifar10": 1}
 #: Environment of each Paddle variant (applied before the worker starts).
 VARIANTS = {
     "tuned": {},
+    "tuned-1thread": {"OMP_NUM_THREADS": "1"},
     "avx2": {"MKL_DEBUG_CPU_TYPE": "5"},
     "untuned": {"PPSCI_EXT_CPU_TUNING": "0", "OMP_NUM_THREADS": None, "MKL_DEBUG_CPU_TYPE": None},
 }

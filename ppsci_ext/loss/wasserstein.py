@@ -52,8 +52,10 @@ def interpolate(real: paddle.Tensor, fake: paddle.Tensor) -> paddle.Tensor:
         >>> bool((flat.max(axis=1) == flat.min(axis=1)).all())  # one eps per sample
         True
     """
+    # --8<-- [start:interpolate]
     eps = paddle.rand([real.shape[0]] + [1] * (real.ndim - 1), dtype=real.dtype)
     return fake + eps * (real - fake)
+    # --8<-- [end:interpolate]
 
 
 def gradient_norm(
@@ -79,10 +81,12 @@ def gradient_norm(
         >>> gradient_norm(score, x).numpy().round(4).tolist()
         [12.0, 12.0, 12.0, 12.0, 12.0]
     """
+    # --8<-- [start:gradient_norm]
     (grad,) = paddle.grad(
         outputs=[score.sum()], inputs=[x], create_graph=create_graph, retain_graph=True
     )
     return grad.reshape([grad.shape[0], -1]).norm(p=2, axis=1)
+    # --8<-- [end:gradient_norm]
 
 
 def _class_term(logits: paddle.Tensor, labels: paddle.Tensor) -> paddle.Tensor:
@@ -130,6 +134,7 @@ def critic_loss(
         >>> float(terms["critic_wasserstein"]), float(terms["critic_penalty"])
         (-2.0, 20.0)
     """
+    # --8<-- [start:critic_loss]
     terms = {
         "critic_wasserstein": output_dict["score_fake"].mean()
         - output_dict["score_real"].mean()
@@ -138,6 +143,7 @@ def critic_loss(
         terms["critic_penalty"] = penalty_weight * (
             (output_dict["grad_norm"] - 1.0) ** 2
         ).mean()
+    # --8<-- [end:critic_loss]
     if class_weight > 0:
         terms["critic_class"] = class_weight * _class_term(
             output_dict["logits_real"], label_dict["label"]
@@ -171,7 +177,9 @@ def generator_loss(
         >>> float(generator_loss({"score_fake": paddle.to_tensor([[1.0], [3.0]])})["generator_wasserstein"])
         -2.0
     """
+    # --8<-- [start:generator_loss]
     terms = {"generator_wasserstein": -output_dict["score_fake"].mean()}
+    # --8<-- [end:generator_loss]
     if class_weight > 0:
         terms["generator_class"] = class_weight * _class_term(
             output_dict["logits_fake"], label_dict["label"]
@@ -249,5 +257,7 @@ def clip_weights_(model: nn.Layer, clip_value: float) -> None:
         >>> float(layer.weight.abs().max()) <= 0.01
         True
     """
+    # --8<-- [start:clip_weights]
     for param in model.parameters():
         param.set_value(param.clip(-clip_value, clip_value))
+    # --8<-- [end:clip_weights]

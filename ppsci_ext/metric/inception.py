@@ -442,7 +442,11 @@ def _load_zip(path: str):
 
 def _load_legacy(path: str):
     with open(path, "rb") as f:
-        if _TorchUnpickler(f).load() != _LEGACY_MAGIC:
+        try:
+            magic = _TorchUnpickler(f).load()
+        except (pickle.UnpicklingError, EOFError) as exc:  # not a pickle at all
+            raise ValueError(f"{path}: neither a zip archive nor a legacy torch file") from exc
+        if magic != _LEGACY_MAGIC:
             raise ValueError(f"{path}: neither a zip archive nor a legacy torch file")
         _TorchUnpickler(f).load()  # protocol version
         _TorchUnpickler(f).load()  # system info

@@ -47,6 +47,7 @@ __all__ = [
     "image_statistics",
     "compute_inception_score",
     "compute_fid",
+    "inception_metrics",
     "load_statistics",
     "reference_statistics_from_array",
     "reference_statistics_from_folder",
@@ -587,6 +588,64 @@ def compute_fid(
     return frechet_distance(
         *image_statistics(images, model, batch_size, num_samples, progress), *ref
     )
+
+
+def inception_metrics(
+    images: Images,
+    model: Model = None,
+    reference=None,
+    splits: int = 10,
+    batch_size: int = 50,
+    num_samples: Optional[int] = None,
+    progress: bool = True,
+) -> Dict[str, float]:
+    r"""Inception Score and FID of the same images in one pass of the network.
+
+    The Inception Score (:func:`inception_score` of the bias-free logits, ``splits``
+    consecutive splits) is computed when the network has its fc layer; the FID
+    (:func:`frechet_distance` of the pool3 mean and covariance, accumulated batch by
+    batch without keeping the features) when ``reference`` is given. Only the
+    $N \times 1008$ logits are kept, for the splits.
+
+    Args:
+        images (Images): Array, tensor or iterable of batches (either convention).
+        model (Model): Network, weights file or None (the cached weights, preferring
+            those with the fc layer). Defaults to None.
+        reference: Statistics as :func:`load_statistics` takes, or None (no FID).
+            Defaults to None.
+        splits (int, optional): Inception Score splits. Defaults to 10.
+        batch_size (int, optional): Images per forward pass. Defaults to 50.
+        num_samples (Optional[int]): Use at most this many images. Defaults to None (all).
+        progress (bool, optional): Show progress. Defaults to True.
+
+    Returns:
+        Dict[str, float]: ``IS`` and ``IS_std`` (with the fc layer), ``FID`` (with a
+            reference); empty when the network has no fc layer and there is no reference.
+
+    Examples:
+        >>> import numpy as np
+        >>> from ppsci_ext.metric.scores import inception_metrics
+        >>> images = np.zeros((100, 28, 28), np.uint8)  # grey digits, uint8
+        >>> inception_metrics(images, reference="mnist_test.npz")  # doctest: +SKIP
+        {'FID': 312.5}
+    """
+    net = _model(model, need_logits=False)
+    ref = None if reference is None else load_statistics(reference)
+    outputs = ("pool3", "logits") if net.with_fc else ("pool3",)
+    moments, logits = _Moments(), []
+    for out in _iter_outputs(
+        images, net, batch_size, num_samples, outputs, progress, "IS / FID"
+    ):
+        moments.add(out["pool3"])
+        if net.with_fc:
+            logits.append(out["logits"])
+    result = {}
+    if net.with_fc:
+        mean, std = inception_score(np.concatenate(logits), splits, logits=True)
+        result.update(IS=mean, IS_std=std)
+    if ref is not None:
+        result["FID"] = frechet_distance(*moments.result(), *ref)
+    return result
 
 
 # ------------------------------------------------------------ reference statistics

@@ -53,6 +53,9 @@ __all__ = ["WGANSolver", "NonFiniteLossError", "adversarial_epoch_func"]
 CHECKPOINT_FORMAT = "ppsci_ext.wgan_checkpoint.v1"
 GENERATOR_FILE = "model_generator.pdparams"
 CRITIC_FILE = "model_discriminator.pdparams"
+#: What a checkpoint must hold to be resumed from.
+CHECKPOINT_KEYS = ("global_step", "generator", "critic", "optimizer_generator", "optimizer_critic",
+                   "generator_ema", "rng", "data", "history")
 HISTORY_KEYS = (
     "iteration",
     "critic_loss",
@@ -255,6 +258,7 @@ class WGANSolver(ppsci.solver.Solver):
         return inputs
 
     # ------------------------------------------------------------------ steps
+    # --8<-- [start:critic_step]
     def critic_step(self) -> Optional[Dict[str, float]]:
         """One critic update on a fresh real batch and a detached fake batch."""
         gen, critic = self.generator_arch, self.critic_arch
@@ -292,7 +296,9 @@ class WGANSolver(ppsci.solver.Solver):
         if self.clip_value:
             clip_weights_(self.critic_arch, self.clip_value)
         return values
+    # --8<-- [end:critic_step]
 
+    # --8<-- [start:generator_step]
     def generator_step(self) -> Optional[Dict[str, float]]:
         """One generator update against the current critic (critic weights frozen)."""
         gen, critic = self.generator_arch, self.critic_arch
@@ -314,6 +320,7 @@ class WGANSolver(ppsci.solver.Solver):
                 return None
             self._backward_step(loss, self.optimizer_generator, self.generator_arch)
         return values
+    # --8<-- [end:generator_step]
 
     def _no_sync(self, *models):
         """Suspend DataParallel's gradient hooks: the penalty's ``paddle.grad`` and a
@@ -443,8 +450,12 @@ class WGANSolver(ppsci.solver.Solver):
             "data": self.real_sampler.state_dict(),
             "history": {k: list(v) for k, v in self.history.items()},
             "nonfinite_skipped": self.nonfinite_skipped,
+            "optimizers": {"generator": type(self.optimizer_generator).__name__,
+                           "critic": type(self.optimizer_critic).__name__},
         }
         if self._rank0():
+            # the digest lets a resume tell a corrupted byte from a good file
+            state["digest"] = ckpt.content_digest(state)
             ckpt.save_atomic(state, path)
             logger.message(f"Saved checkpoint of iteration {self.global_step} to {path}")
         self.last_checkpoint = path
@@ -452,10 +463,7 @@ class WGANSolver(ppsci.solver.Solver):
 
     def load_training_state(self, path: str) -> None:
         """Continue from a checkpoint written by :meth:`save_training_state`."""
-        if os.path.isdir(path) or not os.path.splitext(path)[1]:
-            # ppsci's convention: a prefix such as output/checkpoints/latest
-            path = path if not os.path.isdir(path) else os.path.join(path, "latest")
-            path += ".pdckpt"
+        path = ckpt.checkpoint_file(path)  # also ppsci's prefix convention (.../latest)
         state = ckpt.load_file(path, "Checkpoint (TRAIN.checkpoint_path)")
         if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
             raise ckpt.CheckpointError(
@@ -463,6 +471,21 @@ class WGANSolver(ppsci.solver.Solver):
                 f"format {CHECKPOINT_FORMAT}). To evaluate a weights file use "
                 "EVAL.pretrained_gen_model_path instead."
             )
+        missing = [k for k in CHECKPOINT_KEYS if k not in state]
+        if missing:
+            raise ckpt.CheckpointError(
+                f"{path!r} is damaged: it lacks {', '.join(missing)}. Use another copy; "
+                "this file was left as it is."
+            )
+        ckpt.check_digest(state, path)
+        saved = state.get("optimizers") or {}
+        for network, opt in (("generator", self.optimizer_generator), ("critic", self.optimizer_critic)):
+            if saved.get(network, type(opt).__name__) != type(opt).__name__:
+                raise ckpt.CheckpointError(
+                    f"{path!r} was written with the {network} optimised by {saved[network]}, "
+                    f"but it is {type(opt).__name__} now; set TRAIN.optimizer.name to match "
+                    "(the optimiser's state cannot be carried over)."
+                )
         ckpt.check_state_dict(self.generator_arch.state_dict(), state["generator"], f"{path} (generator)")
         ckpt.check_state_dict(self.critic_arch.state_dict(), state["critic"], f"{path} (critic)")
         if (state["generator_ema"] is None) != (self.ema_model is None):
@@ -479,7 +502,7 @@ class WGANSolver(ppsci.solver.Solver):
         ckpt.restore_optimizer_state(self.optimizer_critic, self.critic_arch, state["optimizer_critic"])
         if self.ema_model is not None:
             self.ema_model.set_state_dict(dict(state["generator_ema"]))
-        if self.scaler is not None and state["scaler"] is not None:
+        if self.scaler is not None and state.get("scaler") is not None:
             self.scaler.load_state_dict(state["scaler"])
         self.global_step = int(state["global_step"])
         self.history = {k: list(state["history"][k]) for k in HISTORY_KEYS}
@@ -510,13 +533,16 @@ class WGANSolver(ppsci.solver.Solver):
         """``history.csv`` (one row per iteration) and ``loss_curves.png``."""
         if not self._rank0() or not self.history["iteration"]:
             return
-        with open(os.path.join(self.output_dir, "history.csv"), "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(HISTORY_KEYS)
-            writer.writerows(zip(*(self.history[k] for k in HISTORY_KEYS)))
+        with ckpt.atomic_target(os.path.join(self.output_dir, "history.csv")) as tmp:
+            with open(tmp, "w", newline="") as f:
+                writer = csv.writer(f)
+                writer.writerow(HISTORY_KEYS)
+                writer.writerows(zip(*(self.history[k] for k in HISTORY_KEYS)))
         from ppsci_ext.visualize import plot_loss_curves
 
-        plot_loss_curves(self.history, os.path.join(self.output_dir, "loss_curves.png"))
+        path = os.path.join(self.output_dir, "loss_curves.png")
+        with ckpt.atomic_target(path, keep_extension=True) as tmp:
+            plot_loss_curves(self.history, tmp)
 
 
 def _mean(rows: List[Dict[str, float]], key: str, missing: float = float("nan")) -> float:
@@ -538,12 +564,14 @@ def adversarial_epoch_func(solver: WGANSolver, epoch_id: int, log_freq: int) -> 
     for _ in range(solver.iters_per_epoch):
         if solver.global_step >= solver.max_steps:
             break
+        # --8<-- [start:iteration]
         critic_rows = [r for r in (solver.critic_step() for _ in range(solver.n_critic)) if r]
         gen_row = solver.generator_step()
         solver.step_schedules()
         if solver.ema_model is not None and (solver.global_step + 1) % solver.avg_freq == 0:
             solver.ema_model.update()
         solver.global_step += 1
+        # --8<-- [end:iteration]
         for callback in solver.callbacks:
             callback(solver)
 
