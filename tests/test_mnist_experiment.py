@@ -66,7 +66,7 @@ def mnist_cfg(*overrides):
 def test_default_recipe_and_official_preset():
     cfg = mnist_cfg()
     opt = cfg.TRAIN.optimizer
-    assert (cfg.TRAIN.epochs * cfg.TRAIN.iters_per_epoch, cfg.TRAIN.n_critic, cfg.LOSS.penalty_weight) == (1200, 5, 10)
+    assert (cfg.TRAIN.epochs * cfg.TRAIN.iters_per_epoch, cfg.TRAIN.n_critic, cfg.LOSS.penalty_weight) == (2400, 2, 10)
     assert (opt.learning_rate, opt.lr_decay, cfg.TRAIN.ema.use_ema, cfg.TRAIN.ema.decay) == (5e-4, "linear", True, 0.99)
     official = mnist_cfg("preset=mnist_official")
     opt = official.TRAIN.optimizer

@@ -189,7 +189,7 @@ def load_cifar10(path: Union[str, os.PathLike], split: str = "train") -> Tuple[n
     Raises:
         FileNotFoundError: nothing at ``path``, or a folder with neither form in it.
         Cifar10Error: a truncated or damaged archive, or one that is not CIFAR-10.
-        The messages give the official download address.
+            The messages give the official download address.
 
     Examples:
         >>> from ppsci_ext.data.cifar10 import load_cifar10
