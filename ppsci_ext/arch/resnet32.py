@@ -138,6 +138,11 @@ def _check(name: str, value, valid) -> None:
         raise ValueError(f"{name}={value!r} is not valid; valid: {', '.join(map(repr, valid))}")
 
 
+def _check_channels(channels) -> None:
+    if not (isinstance(channels, int) and not isinstance(channels, bool) and channels >= 1):
+        raise ValueError(f"channels={channels!r} is not valid; valid: an integer >= 1")
+
+
 class ConditionalBatchNorm2D(nn.Layer):
     r"""Conditional batch norm (Dumoulin et al. 2016): batch norm whose scale and
     offset are looked up by class label,
@@ -310,7 +315,7 @@ class ResNet32Generator(GeneratorArch):
     h_0 = \mathrm{reshape}_{[d,4,4]}(W z + b),\quad
     h_k = \mathrm{UpBlock}_k(h_{k-1}),\quad
     G(z) = \tanh\big(\mathrm{conv}_{3\times3}(\mathrm{ReLU}(\mathrm{BN}(h_K)))\big)
-    \in (-1, 1)^{3 \times S \times S}
+    \in (-1, 1)^{C \times S \times S}
     $$
 
     with $K = 3$ up-blocks for $S = 32$ (4 -> 8 -> 16 -> 32) and $K = 4$ for
@@ -337,6 +342,8 @@ class ResNet32Generator(GeneratorArch):
             configuration). Defaults to 32.
         variant (str): "paper", or "paddlescience" which only the PaddleScience
             checkpoint loader sets. Defaults to "paper".
+        channels (int): Channels $C$ of the images: 3 (colour, the paper's), 1
+            (grey), or any count of fields on a grid. Defaults to 3.
 
     Examples:
         >>> import paddle
@@ -350,6 +357,9 @@ class ResNet32Generator(GeneratorArch):
         >>> out = cond({"z": paddle.randn([2, 128]), "label": paddle.to_tensor([3, 7])})
         >>> list(out["x"].shape)
         [2, 3, 32, 32]
+        >>> grey = ResNet32Generator(dim=16, image_size=64, channels=1)
+        >>> list(grey({"z": paddle.randn([2, 128])})["x"].shape)
+        [2, 1, 64, 64]
     """
 
     def __init__(
@@ -361,10 +371,12 @@ class ResNet32Generator(GeneratorArch):
         num_classes: int = 0,
         image_size: int = 32,
         variant: str = "paper",
+        channels: int = 3,
     ):
         super().__init__()
         _check("image_size", image_size, tuple(IMAGE_SIZES))
         _check("variant", variant, VARIANTS)
+        _check_channels(channels)
         if input_keys is None:
             input_keys = ("z", "label") if num_classes > 0 else ("z",)
         if len(input_keys) != (2 if num_classes > 0 else 1):
@@ -379,13 +391,14 @@ class ResNet32Generator(GeneratorArch):
         self.num_classes = num_classes
         self.image_size = image_size
         self.variant = variant
-        self.sample_shape = (3, image_size, image_size)
+        self.channels = channels
+        self.sample_shape = (channels, image_size, image_size)
         self.linear = _linear(noise_dim, 4 * 4 * dim)
         self.blocks = nn.LayerList(
             [_UpBlock(dim, dim, num_classes, variant) for _ in range(IMAGE_SIZES[image_size])]
         )
         self.out_norm = nn.BatchNorm2D(dim, momentum=0.9, epsilon=1e-5)
-        self.out_conv = _conv(dim, 3, 3, he_init=False)
+        self.out_conv = _conv(dim, channels, 3, he_init=False)
 
     def _generate(self, d: Dict[str, paddle.Tensor]) -> Dict[str, paddle.Tensor]:
         labels = d[self.input_keys[1]] if self.num_classes > 0 else None
@@ -456,7 +469,7 @@ class ResNet32Critic(CriticArch):
     32 x 32 inputs go 32 -> 16 (optimised first block) -> 8 (down-block) -> 8 -> 8
     (plain blocks); 64 x 64 inputs get one more down-block. The auxiliary
     classifier head (``logits``, AC-WGAN-GP) exists when ``num_classes > 0``.
-    Inputs may be ``[N, 3, S, S]`` or flattened ``[N, 3*S*S]``.
+    Inputs may be ``[N, C, S, S]`` or flattened ``[N, C*S*S]`` (C = ``channels``).
 
     Args:
         input_keys (Tuple[str, ...]): Name of the images. Defaults to ("x",).
@@ -467,6 +480,8 @@ class ResNet32Critic(CriticArch):
         image_size (int): 32 or 64. Defaults to 32.
         variant (str): "paper", or "paddlescience" which only the PaddleScience
             checkpoint loader sets. Defaults to "paper".
+        channels (int): Channels of the images (3 colour, 1 grey, or any count of
+            fields). Defaults to 3.
 
     Examples:
         >>> import paddle
@@ -485,10 +500,12 @@ class ResNet32Critic(CriticArch):
         num_classes: int = 0,
         image_size: int = 32,
         variant: str = "paper",
+        channels: int = 3,
     ):
         super().__init__()
         _check("image_size", image_size, tuple(IMAGE_SIZES))
         _check("variant", variant, VARIANTS)
+        _check_channels(channels)
         if output_keys is None:
             output_keys = ("score", "logits") if num_classes > 0 else ("score",)
         if len(output_keys) != (2 if num_classes > 0 else 1):
@@ -502,7 +519,8 @@ class ResNet32Critic(CriticArch):
         self.num_classes = num_classes
         self.image_size = image_size
         self.variant = variant
-        self.block0 = _OptimizedBlock(3, dim)
+        self.channels = channels
+        self.block0 = _OptimizedBlock(channels, dim)
         downs = IMAGE_SIZES[image_size] - 2  # the first block already halves the size
         self.blocks = nn.LayerList(
             [_CriticBlock(dim, True, variant) for _ in range(downs)]
@@ -514,7 +532,7 @@ class ResNet32Critic(CriticArch):
     def _criticise(self, d: Dict[str, paddle.Tensor]) -> Dict[str, paddle.Tensor]:
         x = d[self.input_keys[0]]
         if x.ndim == 2:
-            x = x.reshape([-1, 3, self.image_size, self.image_size])
+            x = x.reshape([-1, self.channels, self.image_size, self.image_size])
         h = self.block0(x)
         for block in self.blocks:
             h = block(h)

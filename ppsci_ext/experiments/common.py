@@ -401,6 +401,7 @@ def build_solver(
     validator=None,
     real_transform=None,
     callbacks=(),
+    extra_state=None,
 ) -> WGANSolver:
     """A :class:`WGANSolver` for the networks and real data, as ``cfg`` says.
 
@@ -437,6 +438,7 @@ def build_solver(
         clip_value=cfg.LOSS.clip_value if clipping else None,
         on_nonfinite=cfg.TRAIN.on_nonfinite,
         callbacks=callbacks,
+        extra_state=extra_state,
         validator=validator,
         cfg=cfg,
     )
@@ -544,7 +546,7 @@ def check_real_data(
 
 def train(
     cfg: DictConfig, real_input, real_label=None, validator=None, real_transform=None, callbacks=(),
-    data_source: Optional[str] = None,
+    data_source: Optional[str] = None, extra_state: Optional[Dict[str, Any]] = None,
 ) -> WGANSolver:
     """Seed, build and train; each process draws its own noise (seed + rank).
 
@@ -554,7 +556,8 @@ def train(
 
     ``validator`` is a dict of ppsci validators, or a function of the generator
     returning one (see :func:`sample_validator`); it runs every
-    ``TRAIN.eval_freq`` epochs when ``TRAIN.eval_during_train`` is on."""
+    ``TRAIN.eval_freq`` epochs when ``TRAIN.eval_during_train`` is on. ``extra_state``
+    (plain Python values) is stored in every checkpoint as ``"extra"``."""
     global _prepared
     if _prepared != (id(cfg), cfg.output_dir):
         prepare_training_run(cfg)
@@ -566,7 +569,7 @@ def train(
     if callable(validator):  # built from the generator
         validator = validator(generator)
     solver = build_solver(cfg, generator, critic, real_input, real_label, validator, real_transform,
-                          callbacks)
+                          callbacks, extra_state)
     solver.train()
     return solver
 

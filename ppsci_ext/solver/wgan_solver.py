@@ -169,6 +169,7 @@ class WGANSolver(ppsci.solver.Solver):
         ema_decay: Optional[float] = None,
         on_nonfinite: str = "stop",
         callbacks: Sequence[Callable[["WGANSolver"], None]] = (),
+        extra_state: Optional[Dict] = None,
         cfg=None,
         **solver_kwargs,
     ):
@@ -204,6 +205,8 @@ class WGANSolver(ppsci.solver.Solver):
         self.real_transform = real_transform
         self.on_nonfinite = on_nonfinite
         self.callbacks = tuple(callbacks)
+        # a record of the run's own (e.g. the data scaling), stored in every checkpoint
+        self.extra_state = dict(extra_state or {})
         self.nonfinite_skipped = 0
         self.train_epoch_func = adversarial_epoch_func
 
@@ -450,6 +453,7 @@ class WGANSolver(ppsci.solver.Solver):
             "data": self.real_sampler.state_dict(),
             "history": {k: list(v) for k, v in self.history.items()},
             "nonfinite_skipped": self.nonfinite_skipped,
+            "extra": self.extra_state,
             "optimizers": {"generator": type(self.optimizer_generator).__name__,
                            "critic": type(self.optimizer_critic).__name__},
         }
