@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -26,7 +27,7 @@ from omegaconf import OmegaConf
 
 REPO = Path(__file__).resolve().parent.parent
 ENTRY = REPO / "examples" / "wgangp" / "wgangp_toy.py"
-METRICS = ("modes_covered", "high_quality_share", "sliced_wasserstein")
+METRICS = ("modes_covered", "high_quality_share", "sliced_w1")
 
 
 def _run(cmd, env=None, log=None):
@@ -63,6 +64,8 @@ def main():
     parser.add_argument("--single", type=int, default=3, help="1-process runs")
     parser.add_argument("--parallel", type=int, default=1, help="2-process runs")
     parser.add_argument("--out", default=str(REPO / "outputs" / "dp_spread"))
+    parser.add_argument("--report-only", action="store_true",
+                        help="print the table from the metrics.json files of an earlier run")
     args = parser.parse_args()
 
     cfg = OmegaConf.load(REPO / "conf" / "wgangp_toy.yaml")
@@ -71,12 +74,19 @@ def main():
     base = []
     doubled = [f"TRAIN.batch_size.critic={2 * critic_batch}",
                       f"TRAIN.batch_size.generator={2 * generator_batch}"]
+    def run(folder, seed, overrides, processes):
+        if args.report_only:
+            metrics = json.loads((folder / "metrics.json").read_text())
+            metrics["train_seconds"] = float("nan")
+            return metrics
+        return train_and_eval(folder, seed, args.mode, overrides, processes)
+
     runs = []
     for i in range(args.single):
-        m = train_and_eval(Path(args.out) / f"single_{i}", 42 + i, args.mode, doubled, 1)
+        m = run(Path(args.out) / f"single_{i}", 42 + i, doubled, 1)
         runs.append(("1 process, batch x2", 42 + i, m))
     for i in range(args.parallel):
-        m = train_and_eval(Path(args.out) / f"parallel_{i}", 42 + args.single + i, args.mode, base, 2)
+        m = run(Path(args.out) / f"parallel_{i}", 42 + args.single + i, base, 2)
         runs.append(("2 processes", 42 + args.single + i, m))
 
     print(f"{args.mode}: critic batch {critic_batch} x 2 processes against {2 * critic_batch} in one")
@@ -88,8 +98,13 @@ def main():
     for name, seed, m in runs:
         if name.startswith("2"):
             inside = {k: min(s[k] for s in singles) <= m[k] <= max(s[k] for s in singles) for k in METRICS}
-            print(f"2-process run (seed {seed}) within the 1-process range: "
+            print(f"2-process run (seed {seed}) within the 1-process range [min, max]: "
                   + ", ".join(f"{k} {'yes' if ok else 'NO'}" for k, ok in inside.items()))
+            spread = {k: (statistics.mean(s[k] for s in singles), statistics.stdev(s[k] for s in singles))
+                      for k in METRICS}
+            print("  in 1-process standard deviations from their mean: "
+                  + ", ".join(f"{k} {(m[k] - mu) / sd:+.2f}" if sd else f"{k} (no spread)"
+                              for k, (mu, sd) in spread.items()))
 
 
 if __name__ == "__main__":
