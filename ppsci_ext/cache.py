@@ -7,7 +7,9 @@ import hashlib
 import os
 from typing import Optional
 
-__all__ = ["cache_dir", "update_digest", "file_digest"]
+import numpy as np
+
+__all__ = ["cache_dir", "update_digest", "update_array_digest", "file_digest"]
 
 CACHE_ENV = "PPSCI_EXT_CACHE"
 
@@ -34,6 +36,16 @@ def update_digest(digest, path: str) -> None:
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
+
+
+def update_array_digest(digest, x) -> None:
+    """Feed an array into a ``hashlib`` digest: its dtype and shape, then its bytes in
+    C order, 16 MiB at a time (so two arrays that differ only in shape differ)."""
+    x = np.ascontiguousarray(x)
+    digest.update(f"{x.dtype.str}{x.shape}".encode())
+    flat = x.reshape(-1).view(np.uint8)
+    for start in range(0, len(flat), 1 << 24):
+        digest.update(flat[start : start + (1 << 24)])
 
 
 def file_digest(path: str, algorithm: str = "sha256") -> str:

@@ -54,6 +54,7 @@ from omegaconf import open_dict
 from ppsci.utils import logger
 
 from ppsci_ext.arch.resnet32 import IMAGE_SIZES
+from ppsci_ext.cache import update_array_digest
 from ppsci_ext.data.arrays import ArrayDataError
 from ppsci_ext.data.arrays import load_array
 from ppsci_ext.data.arrays import probe_kind
@@ -248,9 +249,7 @@ def _digest(values: np.ndarray, labels: Optional[np.ndarray]) -> str:
     h = hashlib.sha1()
     for x in (values, labels):
         if x is not None:
-            x = np.ascontiguousarray(x)
-            h.update(f"{x.dtype.str}{x.shape}".encode())
-            h.update(x.reshape(-1).view(np.uint8))
+            update_array_digest(h, x)
     return h.hexdigest()
 
 

@@ -30,6 +30,7 @@ from typing import Callable, Dict, Iterable, Iterator, Optional, Sequence, Tuple
 import numpy as np
 import paddle
 
+from ppsci_ext.cache import update_array_digest
 from ppsci_ext.cache import update_digest
 from scipy import linalg
 from scipy import special
@@ -651,14 +652,6 @@ def inception_metrics(
 # ------------------------------------------------------------ reference statistics
 
 
-def _hash_array(digest, x: np.ndarray):
-    x = np.ascontiguousarray(x)
-    digest.update(f"{x.dtype.str}{x.shape}".encode())
-    flat = x.reshape(-1).view(np.uint8)
-    for start in range(0, len(flat), 1 << 24):
-        digest.update(flat[start : start + (1 << 24)])
-
-
 def _cached(digest, name: str, compute: Callable[[], Stats], num_samples, cache) -> Stats:
     """Load ``<cache>/fid_stats/<name>-<hash>.npz``, or compute and save it."""
     digest.update(f"|{_STATS_VERSION}|{num_samples}".encode())
@@ -706,7 +699,7 @@ def reference_statistics_from_array(
     """
     x = images.numpy() if isinstance(images, paddle.Tensor) else np.asarray(images)
     digest = hashlib.sha1()
-    _hash_array(digest, x[:num_samples])
+    update_array_digest(digest, x[:num_samples])
 
     def compute():
         return image_statistics(x, model, batch_size, num_samples, progress)
