@@ -27,6 +27,8 @@ from paddle import nn
 
 from ppsci_ext.arch.base import CriticArch
 from ppsci_ext.arch.base import GeneratorArch
+from ppsci_ext.arch.functional import add_channel_bias
+from ppsci_ext.arch.layers import Linear
 
 __all__ = ["MnistGenerator", "MnistCritic"]
 
@@ -67,9 +69,10 @@ class _Deconv5x5(nn.Layer):
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         before, after = self.pad_before, _KERNEL - _STRIDE - self.pad_before
-        return F.conv2d_transpose(
-            x, self.weight, self.bias, stride=_STRIDE, padding=[before, after, before, after]
+        y = F.conv2d_transpose(
+            x, self.weight, stride=_STRIDE, padding=[before, after, before, after]
         )
+        return add_channel_bias(y, self.bias)
 
     def extra_repr(self) -> str:
         return f"{self.weight.shape[0]}, {self.weight.shape[1]}, kernel_size=5, stride=2, pad_before={self.pad_before}"
@@ -128,7 +131,7 @@ class MnistGenerator(GeneratorArch):
         self.noise_dim = noise_dim
         self.dim = dim
         self.sample_shape = (1, 28, 28)
-        self.linear = nn.Linear(
+        self.linear = Linear(
             noise_dim, 4 * 4 * 4 * dim, weight_attr=nn.initializer.XavierUniform(),
             bias_attr=nn.initializer.Constant(0.0),
         )
@@ -200,7 +203,7 @@ class MnistCritic(CriticArch):
                 bias_attr=nn.initializer.Constant(0.0),
             )
             setattr(self, f"conv{i + 1}", conv)
-        self.linear = nn.Linear(
+        self.linear = Linear(
             4 * 4 * 4 * dim, 1, weight_attr=nn.initializer.XavierUniform(),
             bias_attr=nn.initializer.Constant(0.0),
         )
@@ -208,7 +211,8 @@ class MnistCritic(CriticArch):
     def _score(self, x: paddle.Tensor) -> paddle.Tensor:
         h = x.reshape([-1, 1, 28, 28])
         for conv in (self.conv1, self.conv2, self.conv3):
-            h = F.leaky_relu(conv(h), self.negative_slope)
+            h = F.conv2d(h, conv.weight, stride=_STRIDE, padding="SAME")
+            h = F.leaky_relu(add_channel_bias(h, conv.bias), self.negative_slope)
         # reshape, not flatten: Paddle 3.3 has no double grad for flatten, which the
         # penalty needs
         return self.linear(h.reshape([h.shape[0], -1]))

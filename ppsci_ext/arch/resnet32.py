@@ -41,6 +41,11 @@ from paddle import nn
 
 from ppsci_ext.arch.base import CriticArch
 from ppsci_ext.arch.base import GeneratorArch
+from ppsci_ext.arch.functional import add_channel_bias
+from ppsci_ext.arch.functional import conv2d_bias_channel
+from ppsci_ext.arch.functional import conv_mean_pool
+from ppsci_ext.arch.functional import upsample_conv
+from ppsci_ext.arch.layers import Linear
 
 __all__ = [
     "ResNet32Generator",
@@ -110,6 +115,9 @@ def mean_pool(x: paddle.Tensor) -> paddle.Tensor:
 
 
 _UPSAMPLERS = {"paper": upsample_nearest, "paddlescience": upsample_tiled_pixel_shuffle}
+#: Inputs with at most this many channels get a convolution's bias as a constant
+#: input channel (cheaper than adding it to the output, measured at 3 channels).
+_BIAS_CHANNEL_MAX_INPUTS = 4
 
 
 def _conv(in_ch: int, out_ch: int, size: int, he_init: bool) -> nn.Conv2D:
@@ -125,12 +133,22 @@ def _conv(in_ch: int, out_ch: int, size: int, he_init: bool) -> nn.Conv2D:
 
 
 def _linear(in_dim: int, out_dim: int) -> nn.Linear:
-    return nn.Linear(
+    return Linear(
         in_dim,
         out_dim,
         weight_attr=paddle.ParamAttr(initializer=nn.initializer.XavierUniform()),
         bias_attr=paddle.ParamAttr(initializer=nn.initializer.Constant(0.0)),
     )
+
+
+def _conv_bias(x: paddle.Tensor, conv: nn.Conv2D, bias: Optional[paddle.Tensor] = None) -> paddle.Tensor:
+    """``conv`` (zero padding k // 2) applied to ``x``, plus ``bias`` (default: the
+    layer's own): for inputs of few channels with the bias as a constant input
+    channel, otherwise with one addition."""
+    bias = conv.bias if bias is None else bias
+    if x.shape[1] <= _BIAS_CHANNEL_MAX_INPUTS:
+        return conv2d_bias_channel(x, conv.weight, bias)
+    return add_channel_bias(F.conv2d(x, conv.weight, padding=conv.weight.shape[-1] // 2), bias)
 
 
 def _check(name: str, value, valid) -> None:
@@ -202,8 +220,9 @@ class ConditionalBatchNorm2D(nn.Layer):
     def forward(self, x: paddle.Tensor, labels: paddle.Tensor) -> paddle.Tensor:
         c = x.shape[1]
         labels = labels.reshape([-1])
-        scale = paddle.gather(self.scale, labels).reshape([-1, c, 1, 1])
-        offset = paddle.gather(self.offset, labels).reshape([-1, c, 1, 1])
+        # expanded to x's shape: Paddle's broadcasting multiply and add are slow on CPU
+        scale = paddle.gather(self.scale, labels).reshape([-1, c, 1, 1]).expand(x.shape)
+        offset = paddle.gather(self.offset, labels).reshape([-1, c, 1, 1]).expand(x.shape)
         if not self.running_stats:
             if not self.training:
                 # Explicit moments: an exported (inference) program runs batch_norm in
@@ -277,11 +296,17 @@ class ScalarRunningNorm(nn.Layer):
 
 class _UpBlock(nn.Layer):
     """Generator residual block: norm, ReLU, upsample, conv3x3, norm, ReLU, conv3x3;
-    shortcut upsample then conv1x1 (the official ``UpsampleConv`` order)."""
+    shortcut upsample then conv1x1 (the official ``UpsampleConv`` order).
+
+    For the paper's nearest-neighbour upsampling the block computes the same thing in
+    fewer operations (:mod:`ppsci_ext.arch.functional`): upsample-then-conv3x3 as one
+    transposed convolution, the shortcut's conv1x1 before the upsampling (they
+    commute), and both output biases in one addition."""
 
     def __init__(self, in_ch: int, out_ch: int, num_classes: int, variant: str):
         super().__init__()
         self.conditional = num_classes > 0
+        self.variant = variant
         self.upsample = _UPSAMPLERS[variant]
         self.shortcut = _conv(in_ch, out_ch, 1, he_init=False)
         self.norm1 = self._norm(in_ch, num_classes, variant)
@@ -301,11 +326,16 @@ class _UpBlock(nn.Layer):
         return norm(x, labels) if self.conditional else norm(x)
 
     def forward(self, x: paddle.Tensor, labels: Optional[paddle.Tensor]) -> paddle.Tensor:
-        shortcut = self.shortcut(self.upsample(x))
         h = F.relu(self._normalise(self.norm1, x, labels))
-        h = self.conv1(self.upsample(h))
+        if self.variant == "paper":
+            shortcut = upsample_nearest(F.conv2d(x, self.shortcut.weight))
+            h = upsample_conv(h, self.conv1.weight, self.conv1.bias)
+        else:
+            shortcut = F.conv2d(self.upsample(x), self.shortcut.weight)
+            h = add_channel_bias(F.conv2d(self.upsample(h), self.conv1.weight, padding=1), self.conv1.bias)
         h = F.relu(self._normalise(self.norm2, h, labels))
-        return shortcut + self.conv2(h)
+        h = F.conv2d(h, self.conv2.weight, padding=1)
+        return add_channel_bias(shortcut + h, self.shortcut.bias + self.conv2.bias)
 
 
 class ResNet32Generator(GeneratorArch):
@@ -405,7 +435,8 @@ class ResNet32Generator(GeneratorArch):
         h = self.linear(d[self.input_keys[0]]).reshape([-1, self.dim, 4, 4])
         for block in self.blocks:
             h = block(h, labels)
-        h = self.out_conv(F.relu(self.out_norm(h)))
+        h = F.conv2d(F.relu(self.out_norm(h)), self.out_conv.weight, padding=1)
+        h = add_channel_bias(h, self.out_conv.bias)
         return {self.output_keys[0]: paddle.tanh(h)}
 
     def forward(self, x: Dict[str, paddle.Tensor]) -> Dict[str, paddle.Tensor]:
@@ -414,7 +445,12 @@ class ResNet32Generator(GeneratorArch):
 
 class _OptimizedBlock(nn.Layer):
     """The critic's first block: conv3x3, ReLU, conv3x3, mean pool; shortcut mean
-    pool then conv1x1 (official ``OptimizedResBlockDisc1``)."""
+    pool then conv1x1 (official ``OptimizedResBlockDisc1``).
+
+    Computed as conv3x3 with its bias as a constant input channel (the input has
+    few channels), conv3x3-then-pool as one stride-2 convolution, and the
+    shortcut's bias and the second convolution's bias together as a constant
+    channel of the pooled input (:mod:`ppsci_ext.arch.functional`)."""
 
     def __init__(self, in_ch: int, out_ch: int):
         super().__init__()
@@ -423,15 +459,20 @@ class _OptimizedBlock(nn.Layer):
         self.conv2 = _conv(out_ch, out_ch, 3, he_init=True)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        h = mean_pool(self.conv2(F.relu(self.conv1(x))))
-        return self.shortcut(mean_pool(x)) + h
+        h = conv_mean_pool(F.relu(_conv_bias(x, self.conv1)), self.conv2.weight)
+        biases = self.shortcut.bias + self.conv2.bias
+        return _conv_bias(mean_pool(x), self.shortcut, biases) + h
 
 
 class _CriticBlock(nn.Layer):
     """Critic residual block without normalisation (unless PaddleScience's variant):
     down-block = ReLU, conv3x3, ReLU, conv3x3, mean pool with shortcut conv1x1 then
     mean pool (official ``ConvMeanPool``); plain block = ReLU, conv3x3, ReLU, conv3x3
-    with an identity shortcut."""
+    with an identity shortcut.
+
+    A down-block computes conv3x3-then-pool as one stride-2 convolution and pools
+    before its shortcut's conv1x1 (they commute); the output biases are added once
+    (:mod:`ppsci_ext.arch.functional`)."""
 
     def __init__(self, dim: int, down: bool, variant: str):
         super().__init__()
@@ -448,12 +489,13 @@ class _CriticBlock(nn.Layer):
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         h = x if self.norm1 is None else self.norm1(x)
-        h = self.conv1(F.relu(h))
+        h = _conv_bias(F.relu(h), self.conv1)
         h = h if self.norm2 is None else self.norm2(h)
-        h = self.conv2(F.relu(h))
+        h = F.relu(h)
         if self.down:
-            return mean_pool(self.shortcut(x)) + mean_pool(h)
-        return x + h
+            h = conv_mean_pool(h, self.conv2.weight) + F.conv2d(mean_pool(x), self.shortcut.weight)
+            return add_channel_bias(h, self.shortcut.bias + self.conv2.bias)
+        return add_channel_bias(x + F.conv2d(h, self.conv2.weight, padding=1), self.conv2.bias)
 
 
 class ResNet32Critic(CriticArch):

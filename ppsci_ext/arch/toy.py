@@ -18,13 +18,14 @@ from paddle import nn
 
 from ppsci_ext.arch.base import CriticArch
 from ppsci_ext.arch.base import GeneratorArch
+from ppsci_ext.arch.layers import Linear
 
 
 def _relu_mlp(in_dim: int, hidden_dim: int, num_layers: int, out_dim: int) -> nn.Sequential:
     layers = []
     for i in range(num_layers):
-        layers += [nn.Linear(in_dim if i == 0 else hidden_dim, hidden_dim), nn.ReLU()]
-    layers.append(nn.Linear(hidden_dim, out_dim))
+        layers += [Linear(in_dim if i == 0 else hidden_dim, hidden_dim), nn.ReLU()]
+    layers.append(Linear(hidden_dim, out_dim))
     return nn.Sequential(*layers)
 
 
@@ -152,7 +153,7 @@ class ToyCritic(CriticArch):
         self.num_classes = num_classes
         self.net = _relu_mlp(data_dim, hidden_dim, num_layers, 1)
         # the AC head shares the score head's input, the last hidden layer
-        self.classifier = nn.Linear(hidden_dim, num_classes) if num_classes > 0 else None
+        self.classifier = Linear(hidden_dim, num_classes) if num_classes > 0 else None
 
     def _criticise(self, d: Dict[str, paddle.Tensor]) -> Dict[str, paddle.Tensor]:
         x = d[self.input_keys[0]]

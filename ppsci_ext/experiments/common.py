@@ -92,7 +92,8 @@ SHARED_KEYS: Dict[str, Any] = {
     "TRAIN": {
         "n_critic": None,
         "batch_size": {"critic": None, "generator": None},
-        "optimizer": {k: None for k in ("name", "learning_rate", "beta1", "beta2", "lr_decay")},
+        "optimizer": {k: None for k in ("name", "learning_rate", "critic_learning_rate", "beta1",
+                                          "beta2", "lr_decay")},
         "on_nonfinite": None,
         "resume": None,
         "overwrite": None,
@@ -314,6 +315,10 @@ def check_config(cfg: DictConfig, keys: Optional[Dict[str, Any]] = None) -> None
              f"one of {', '.join(OPTIMIZER_NAMES)}")
     require(is_number(opt.learning_rate) and 0 < opt.learning_rate <= 1,
              "TRAIN.optimizer.learning_rate", opt.learning_rate, "a number in (0, 1]")
+    critic_lr = opt.get("critic_learning_rate")
+    require(critic_lr is None or (is_number(critic_lr) and 0 < critic_lr <= 1),
+             "TRAIN.optimizer.critic_learning_rate", critic_lr,
+             "null (the critic uses learning_rate) or a number in (0, 1]")
     for key in ("beta1", "beta2"):
         require(is_number(opt[key]) and 0 <= opt[key] < 1, f"TRAIN.optimizer.{key}", opt[key],
                  "a number in [0, 1)")
@@ -374,9 +379,8 @@ def build_networks(cfg: DictConfig):
     return _build_arch(cfg.MODEL.generator), _build_arch(cfg.MODEL.critic)
 
 
-def _optimizer(cfg: DictConfig, model):
+def _optimizer(cfg: DictConfig, model, lr: float):
     opt = cfg.TRAIN.optimizer
-    lr = opt.learning_rate
     if opt.lr_decay == "linear":
         lr = ppsci.optimizer.lr_scheduler.Linear(
             cfg.TRAIN.epochs, cfg.TRAIN.iters_per_epoch, lr, end_lr=0.0
@@ -429,8 +433,10 @@ def build_solver(
         GeneratorLoss(
             class_weight=cfg.LOSS.get("generator_class_weight", 0.0) if critic.num_classes else 0.0
         ),
-        _optimizer(cfg, generator),
-        _optimizer(cfg, critic),
+        _optimizer(cfg, generator, cfg.TRAIN.optimizer.learning_rate),
+        # a critic rate of its own: the two time-scale update rule (TTUR)
+        _optimizer(cfg, critic, cfg.TRAIN.optimizer.get("critic_learning_rate")
+                   or cfg.TRAIN.optimizer.learning_rate),
         critic_batch_size=cfg.TRAIN.batch_size.critic,
         n_critic=cfg.TRAIN.n_critic,
         generator_batch_size=cfg.TRAIN.batch_size.generator,
