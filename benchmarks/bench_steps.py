@@ -14,7 +14,8 @@ config (``conf/wgangp_<name>.yaml`` at its default sizes) through
   forward, backward, Adam update);
 
 and the same steps of the PyTorch networks in ``torch_reference.py`` when torch is
-importable. It prints steps per second, images (or points) per second, the
+importable (with ``--torch-fused``, for CIFAR-10 also torch computing the networks
+with the same fused convolutions as ``ppsci_ext``: equal arithmetic). It prints steps per second, images (or points) per second, the
 Paddle/PyTorch ratio and each worker's peak resident memory.
 
 Each framework (and each Paddle *variant*) runs in its own worker process: two
@@ -119,7 +120,7 @@ def paddle_steps(name: str, num_classes: int, out_dir: str):
     return solver.critic_step, solver.generator_step, counts, batches
 
 
-def torch_steps(name: str, num_classes: int):
+def torch_steps(name: str, num_classes: int, fused: bool = False):
     import torch
 
     import torch_reference
@@ -128,7 +129,7 @@ def torch_steps(name: str, num_classes: int):
     if torch.cuda.is_available():  # the same steps on the GPU, where there is one
         torch.set_default_device("cuda")
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or available_cores()))
-    settings = experiment_settings(name, num_classes)[2]
+    settings = dict(experiment_settings(name, num_classes)[2], fused=fused)
     critic_step, generator_step, counts = getattr(torch_reference, name)(settings)
     return critic_step, generator_step, counts, (settings["critic_batch"], settings["generator_batch"])
 
@@ -138,10 +139,11 @@ def worker(args) -> None:
     answer ``@@ seconds`` (anything else printed, e.g. ppsci's log, is ignored)."""
     sys.path.insert(0, str(HERE))
     with tempfile.TemporaryDirectory() as out_dir:
-        if args.worker == "torch":
+        if args.worker in ("torch", "torch-fused"):
             import torch
 
-            critic, generator, counts, batches = torch_steps(args.experiment, args.num_classes)
+            critic, generator, counts, batches = torch_steps(
+                args.experiment, args.num_classes, fused=args.worker == "torch-fused")
             info = f"torch {torch.__version__}, {torch.get_num_threads()} threads, {torch.get_default_device()}"
             synchronize = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
         else:
@@ -214,6 +216,8 @@ def run_experiment(name: str, args) -> None:
                for label, v in zip(labels, args.variants)}
     if args.torch:
         workers["torch"] = Worker("torch", "torch", name, args.num_classes)
+        if args.torch_fused and name == "cifar10":
+            workers["torch-fused"] = Worker("torch-fused", "torch-fused", name, args.num_classes)
     print(f"\n== {name}" + (f" (AC, {args.num_classes} classes)" if args.num_classes and name == "cifar10" else ""))
     for label, w in workers.items():
         print(f"  {label}: {w.info}")
@@ -238,9 +242,10 @@ def run_experiment(name: str, args) -> None:
         for label in workers:
             sec = float(np.median(times[(label, kind)]))
             line = f"    {label:<15} {1 / sec:8.2f} steps/s {batch[kind] / sec:10.1f} {unit}/s"
-            if "torch" in workers and label != "torch":
-                torch_sec = float(np.median(times[("torch", kind)]))
-                line += f"   x{torch_sec / sec:.2f} torch"
+            for ref in ("torch", "torch-fused"):
+                if ref in workers and not label.startswith("torch"):
+                    ref_sec = float(np.median(times[(ref, kind)]))
+                    line += f"   x{ref_sec / sec:.2f} {ref}"
             print(line)
     n_critic = 5  # the paper's, for all three
 
@@ -263,7 +268,10 @@ def main():
     parser.add_argument("--pause", type=float, default=0.3,
                         help="seconds between steps, so idle OpenMP threads stop spinning")
     parser.add_argument("--no-torch", action="store_true")
-    parser.add_argument("--worker", choices=("paddle", "torch"), help=argparse.SUPPRESS)
+    parser.add_argument("--torch-fused", action="store_true",
+                        help="CIFAR-10: also time torch computing the networks as ppsci_ext does "
+                             "(fused conv-pool and upsample-conv), i.e. with equal arithmetic")
+    parser.add_argument("--worker", choices=("paddle", "torch", "torch-fused"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         args.experiment = args.experiments[0]

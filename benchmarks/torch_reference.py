@@ -139,14 +139,41 @@ def mnist(cfg):
                   cfg["critic_batch"], cfg["generator_batch"], cfg["lr"], cfg["betas"], cfg["penalty"])
 
 
-def cifar10(cfg):
-    """The paper's CIFAR-10 ResNet pair (pre-activation blocks, nearest-neighbour
+def _mean_pool_kernel(w):
+    """4x4 stride-2 kernel of a 3x3 convolution followed by 2x2 mean pooling."""
+    return sum(F.pad(w, (b, 1 - b, a, 1 - a)) for a in (0, 1) for b in (0, 1)) * 0.25
+
+
+def _upsample_kernel(w):
+    """4x4 stride-2 transposed-convolution kernel of upsampling x2 then a 3x3 convolution."""
+    w = w.flip(2, 3)
+    return sum(F.pad(w, (b, 1 - b, a, 1 - a)) for a in (0, 1) for b in (0, 1)).transpose(0, 1)
+
+
+def cifar10_networks(cfg):
+    """``(generator, critic)``: the paper's CIFAR-10 ResNet pair (pre-activation blocks, nearest-neighbour
     upsampling, batch norm in the generator only, mean pooling); conditional batch
-    norm and a 10-way critic head when ``num_classes`` is 10 (AC-WGAN-GP)."""
-    dim, k = cfg["dim"], cfg["num_classes"]
+    norm and a 10-way critic head when ``num_classes`` is 10 (AC-WGAN-GP).
+
+    With ``cfg["fused"]`` the same functions are computed as ``ppsci_ext`` computes
+    them (:mod:`ppsci_ext.arch.functional`): conv3x3-then-pool as one 4x4 stride-2
+    convolution, upsample-then-conv3x3 as one 4x4 stride-2 transposed convolution,
+    pooling before a down-block's 1x1 shortcut, so that the benchmark can also
+    compare the frameworks on equal arithmetic."""
+    dim, k, fused = cfg["dim"], cfg["num_classes"], cfg.get("fused", False)
 
     def up(x):
         return F.interpolate(x, scale_factor=2, mode="nearest")
+
+    def upsample_conv(x, conv):
+        if fused:
+            return F.conv_transpose2d(x, _upsample_kernel(conv.weight), conv.bias, stride=2, padding=1)
+        return conv(up(x))
+
+    def conv_mean_pool(x, conv):
+        if fused:
+            return F.conv2d(x, _mean_pool_kernel(conv.weight), conv.bias, stride=2, padding=1)
+        return F.avg_pool2d(conv(x), 2)
 
     class CondBN(nn.Module):
         def __init__(self, c):
@@ -171,8 +198,9 @@ def cifar10(cfg):
             return n(x, y) if k else n(x)
 
         def forward(self, x, y):
-            h = self.c1(up(F.relu(self.norm(self.n1, x, y))))
-            return self.sc(up(x)) + self.c2(F.relu(self.norm(self.n2, h, y)))
+            h = upsample_conv(F.relu(self.norm(self.n1, x, y)), self.c1)
+            shortcut = up(self.sc(x)) if fused else self.sc(up(x))
+            return shortcut + self.c2(F.relu(self.norm(self.n2, h, y)))
 
     class Gen(nn.Module):
         def __init__(self):
@@ -197,12 +225,13 @@ def cifar10(cfg):
 
         def forward(self, x):
             if self.first:  # conv, ReLU, conv, pool; shortcut pool then 1x1 conv
-                h = F.avg_pool2d(self.c2(F.relu(self.c1(x))), 2)
+                h = conv_mean_pool(F.relu(self.c1(x)), self.c2)
                 return self.sc(F.avg_pool2d(x, 2)) + h
-            h = self.c2(F.relu(self.c1(F.relu(x))))
+            h = F.relu(self.c1(F.relu(x)))
             if self.down:  # shortcut 1x1 conv then pool
-                return F.avg_pool2d(self.sc(x), 2) + F.avg_pool2d(h, 2)
-            return x + h
+                shortcut = self.sc(F.avg_pool2d(x, 2)) if fused else F.avg_pool2d(self.sc(x), 2)
+                return shortcut + conv_mean_pool(h, self.c2)
+            return x + self.c2(h)
 
     class Critic(nn.Module):
         def __init__(self):
@@ -216,6 +245,13 @@ def cifar10(cfg):
             f = F.relu(self.blocks(x)).mean(dim=(2, 3))
             return (self.score(f), self.classifier(f)) if k else self.score(f)
 
+    return Gen().train(), Critic().train()
+
+
+def cifar10(cfg):
+    """Steps of :func:`cifar10_networks` on random CIFAR-10-shaped data."""
+    k = cfg["num_classes"]
+    gen, critic = cifar10_networks(cfg)
     pixels = np.random.default_rng(0).integers(0, 256, (1000, 3, 32, 32), dtype=np.uint8)
     labels = torch.randint(0, 10, (len(pixels),))
 
@@ -228,5 +264,5 @@ def cifar10(cfg):
         return torch.randn(n, 128), (torch.randint(0, k, (n,)) if k else None)
 
     weights = (1.0, 0.1) if k else (0.0, 0.0)
-    return _steps(Gen().train(), Critic().train(), noise, real_batch, cfg["critic_batch"],
+    return _steps(gen, critic, noise, real_batch, cfg["critic_batch"],
                   cfg["generator_batch"], cfg["lr"], cfg["betas"], cfg["penalty"], weights)

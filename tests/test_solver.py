@@ -204,3 +204,22 @@ def test_weight_clipping_keeps_critic_in_range(tmp_path):
     assert "critic_penalty" not in solver.critic_constraint.loss(
         {"score_real": paddle.zeros([1, 1]), "score_fake": paddle.zeros([1, 1])}
     )
+
+
+def test_lazy_penalty_every_third_critic_step_weighted_by_three(tmp_path):
+    solver = make_solver(tmp_path, n_critic=2, epochs=1, iters=3, penalty_interval=3)
+    rows = []
+    step = solver.critic_step
+    solver.critic_step = lambda penalise=True: rows.append(step(penalise=penalise)) or rows[-1]
+    solver.train()
+    penalised = ["critic_penalty" in r for r in rows]
+    assert penalised == [True, False, False, True, False, False]  # counted across iterations
+    for r in rows:
+        expected = r["critic_wasserstein"] + 3 * r.get("critic_penalty", 0.0)
+        assert r["critic_loss"] == pytest.approx(expected, rel=1e-5)
+    # an iteration whose critic steps all skipped it (the third) logs no penalty
+    # (NaN), not a zero
+    assert np.isnan(solver.history["penalty"][2]) and np.isnan(solver.history["grad_norm"][2])
+    assert solver.history["penalty"][0] > 0 and solver.history["penalty"][1] > 0
+    with pytest.raises(ValueError, match="penalty_interval"):
+        make_solver(tmp_path, penalty_interval=0)

@@ -327,15 +327,16 @@ class _UpBlock(nn.Layer):
 
     def forward(self, x: paddle.Tensor, labels: Optional[paddle.Tensor]) -> paddle.Tensor:
         h = F.relu(self._normalise(self.norm1, x, labels))
+        biases = self.shortcut.bias + self.conv2.bias  # of the block's output
         if self.variant == "paper":
-            shortcut = upsample_nearest(F.conv2d(x, self.shortcut.weight))
+            # the output biases go in at the low resolution, before the upsampling
+            shortcut = upsample_nearest(add_channel_bias(F.conv2d(x, self.shortcut.weight), biases))
             h = upsample_conv(h, self.conv1.weight, self.conv1.bias)
         else:
-            shortcut = F.conv2d(self.upsample(x), self.shortcut.weight)
+            shortcut = add_channel_bias(F.conv2d(self.upsample(x), self.shortcut.weight), biases)
             h = add_channel_bias(F.conv2d(self.upsample(h), self.conv1.weight, padding=1), self.conv1.bias)
         h = F.relu(self._normalise(self.norm2, h, labels))
-        h = F.conv2d(h, self.conv2.weight, padding=1)
-        return add_channel_bias(shortcut + h, self.shortcut.bias + self.conv2.bias)
+        return shortcut + F.conv2d(h, self.conv2.weight, padding=1)
 
 
 class ResNet32Generator(GeneratorArch):

@@ -88,7 +88,7 @@ NETWORK = "network"
 #: The keys every experiment reads besides ppsci's own (``ppsci_default``).
 SHARED_KEYS: Dict[str, Any] = {
     "MODEL": {"generator": NETWORK, "critic": NETWORK},
-    "LOSS": {"name": None, "penalty_weight": None, "clip_value": None},
+    "LOSS": {"name": None, "penalty_weight": None, "penalty_interval": None, "clip_value": None},
     "TRAIN": {
         "n_critic": None,
         "batch_size": {"critic": None, "generator": None},
@@ -300,6 +300,9 @@ def check_config(cfg: DictConfig, keys: Optional[Dict[str, Any]] = None) -> None
     require(loss.name in LOSS_NAMES, "LOSS.name", loss.name, f"one of {', '.join(LOSS_NAMES)}")
     require(is_number(loss.penalty_weight) and loss.penalty_weight >= 0,
              "LOSS.penalty_weight", loss.penalty_weight, "a number >= 0 (the paper's lambda)")
+    interval = loss.get("penalty_interval", 1)
+    require(is_int(interval) and interval >= 1, "LOSS.penalty_interval", interval,
+            "an integer >= 1 (critic steps per penalty evaluation; 1: every step, the paper's)")
     require(is_number(loss.clip_value) and loss.clip_value > 0,
              "LOSS.clip_value", loss.clip_value, "a number > 0")
     train = cfg.TRAIN
@@ -439,6 +442,7 @@ def build_solver(
                    or cfg.TRAIN.optimizer.learning_rate),
         critic_batch_size=cfg.TRAIN.batch_size.critic,
         n_critic=cfg.TRAIN.n_critic,
+        penalty_interval=cfg.LOSS.get("penalty_interval", 1),
         generator_batch_size=cfg.TRAIN.batch_size.generator,
         real_transform=real_transform,
         clip_value=cfg.LOSS.clip_value if clipping else None,

@@ -111,11 +111,13 @@ def critic_loss(
 
     ``-critic_wasserstein`` estimates the Wasserstein-1 distance between the data
     and the generator's distribution. With ``penalty_weight=0`` this is the
-    original WGAN critic loss (to be used with :func:`clip_weights_`).
+    original WGAN critic loss (to be used with :func:`clip_weights_`). Without
+    ``grad_norm`` in ``output_dict`` the penalty term is left out (a critic step
+    between two penalised ones of a lazy schedule, see ``WGANSolver``).
 
     Args:
-        output_dict: ``score_real``, ``score_fake``, and ``grad_norm`` when
-            ``penalty_weight > 0``; ``logits_real`` when ``class_weight > 0``.
+        output_dict: ``score_real``, ``score_fake``, and ``grad_norm`` for the
+            penalty; ``logits_real`` when ``class_weight > 0``.
         label_dict: ``label`` of the real batch when ``class_weight > 0``.
         penalty_weight: $\lambda$, the paper's 10 (0.1 in its toy experiments).
         class_weight: $\gamma$, weight of the auxiliary classifier's cross-entropy on
@@ -139,7 +141,7 @@ def critic_loss(
         "critic_wasserstein": output_dict["score_fake"].mean()
         - output_dict["score_real"].mean()
     }
-    if penalty_weight > 0:
+    if penalty_weight > 0 and "grad_norm" in output_dict:
         terms["critic_penalty"] = penalty_weight * (
             (output_dict["grad_norm"] - 1.0) ** 2
         ).mean()

@@ -107,6 +107,11 @@ class WGANSolver(ppsci.solver.Solver):
         optimizer_generator, optimizer_critic (paddle.optimizer.Optimizer): One each.
         critic_batch_size (int): Real (and fake) samples per critic step.
         n_critic (int): Critic steps per generator step. Defaults to 5.
+        penalty_interval (int): Compute the gradient penalty on every
+            ``penalty_interval``-th critic step only, weighted by ``penalty_interval``
+            there (lazy regularisation, Karras et al. 2020): the steps in between
+            skip the interpolates' forward and double backward, the costliest part
+            of a step. Defaults to 1 (every step: the paper's algorithm).
         generator_batch_size (int): Batch of the generator step. Defaults to
             ``critic_batch_size``.
         data_seed (Optional[int]): Seed of the order of real batches. Defaults to
@@ -162,6 +167,7 @@ class WGANSolver(ppsci.solver.Solver):
         *,
         critic_batch_size: int,
         n_critic: int = 5,
+        penalty_interval: int = 1,
         generator_batch_size: Optional[int] = None,
         data_seed: Optional[int] = None,
         real_transform: Optional[Callable[[Dict[str, paddle.Tensor]], Dict[str, paddle.Tensor]]] = None,
@@ -175,6 +181,8 @@ class WGANSolver(ppsci.solver.Solver):
     ):
         if n_critic < 1:
             raise ValueError(f"n_critic must be a positive integer, got {n_critic}")
+        if penalty_interval < 1:
+            raise ValueError(f"penalty_interval must be a positive integer, got {penalty_interval}")
         if on_nonfinite not in ("stop", "skip"):
             raise ValueError(f"on_nonfinite must be 'stop' or 'skip', got {on_nonfinite!r}")
         # Resuming is done here, not by ppsci's load_checkpoint (which knows one model
@@ -199,6 +207,7 @@ class WGANSolver(ppsci.solver.Solver):
         self.critic_constraint = critic_constraint
         self.generator_loss = generator_loss
         self.n_critic = int(n_critic)
+        self.penalty_interval = int(penalty_interval)
         self.critic_batch_size = int(critic_batch_size)
         self.generator_batch_size = int(generator_batch_size or critic_batch_size)
         self.clip_value = clip_value
@@ -262,8 +271,16 @@ class WGANSolver(ppsci.solver.Solver):
 
     # ------------------------------------------------------------------ steps
     # --8<-- [start:critic_step]
-    def critic_step(self) -> Optional[Dict[str, float]]:
-        """One critic update on a fresh real batch and a detached fake batch."""
+    def penalty_due(self, index: int) -> bool:
+        """Whether the ``index``-th critic step (0-based) of the coming iteration
+        computes the penalty (``penalty_interval``); counted from the start of
+        training, so a resumed run keeps the schedule."""
+        return (self.global_step * self.n_critic + index) % self.penalty_interval == 0
+
+    def critic_step(self, penalise: bool = True) -> Optional[Dict[str, float]]:
+        """One critic update on a fresh real batch and a detached fake batch; with
+        ``penalise=False`` without the gradient penalty (a lazy schedule's step in
+        between, see ``penalty_interval``)."""
         gen, critic = self.generator_arch, self.critic_arch
         in_key, score_key = critic.input_keys[0], critic.output_keys[0]
         real_input, real_label, _ = self.next_real_batch()
@@ -283,15 +300,19 @@ class WGANSolver(ppsci.solver.Solver):
             score = out[score_key]
             outputs = {"score_real": score[:n], "score_fake": score[n:]}
             penalised = getattr(self.critic_constraint.loss, "penalty_weight", 0) > 0
-            score_hat = self.critic({in_key: x_hat})[score_key]
-            outputs["grad_norm"] = gradient_norm(score_hat, x_hat, create_graph=penalised)
+            if penalise or not penalised:  # weight clipping still logs the gradient norm
+                score_hat = self.critic({in_key: x_hat})[score_key]
+                outputs["grad_norm"] = gradient_norm(score_hat, x_hat, create_graph=penalised)
             if critic.num_classes:
                 outputs["logits_real"] = out[critic.output_keys[1]][:n]
             terms = self.critic_constraint.loss(outputs, real_label)
+            values = {k: float(v) for k, v in terms.items()}  # the penalty unscaled
+            if "critic_penalty" in terms and self.penalty_interval > 1:
+                terms["critic_penalty"] = terms["critic_penalty"] * float(self.penalty_interval)
             loss = _sum_terms(terms)
-            values = {k: float(v) for k, v in terms.items()}
             values["critic_loss"] = float(loss)
-            values["grad_norm"] = float(outputs["grad_norm"].mean())
+            if "grad_norm" in outputs:
+                values["grad_norm"] = float(outputs["grad_norm"].mean())
             if not self._finite("critic", values):
                 self.optimizer_critic.clear_grad()
                 return None
@@ -550,8 +571,14 @@ class WGANSolver(ppsci.solver.Solver):
 
 
 def _mean(rows: List[Dict[str, float]], key: str, missing: float = float("nan")) -> float:
-    vals = [r[key] for r in rows if key in r]
+    """Mean of ``key`` over the rows that have a value for it (NaN marks none: an
+    iteration whose critic steps all skipped the penalty of a lazy schedule)."""
+    vals = [r[key] for r in rows if key in r and not math.isnan(r[key])]
     return float(np.mean(vals)) if vals else missing
+
+
+def _penalised(solver: WGANSolver) -> bool:
+    return getattr(solver.critic_constraint.loss, "penalty_weight", 0) > 0
 
 
 def adversarial_epoch_func(solver: WGANSolver, epoch_id: int, log_freq: int) -> None:
@@ -569,7 +596,8 @@ def adversarial_epoch_func(solver: WGANSolver, epoch_id: int, log_freq: int) -> 
         if solver.global_step >= solver.max_steps:
             break
         # --8<-- [start:iteration]
-        critic_rows = [r for r in (solver.critic_step() for _ in range(solver.n_critic)) if r]
+        critic_rows = [r for r in (solver.critic_step(penalise=solver.penalty_due(i))
+                                   for i in range(solver.n_critic)) if r]
         gen_row = solver.generator_step()
         solver.step_schedules()
         if solver.ema_model is not None and (solver.global_step + 1) % solver.avg_freq == 0:
@@ -583,8 +611,10 @@ def adversarial_epoch_func(solver: WGANSolver, epoch_id: int, log_freq: int) -> 
             "iteration": solver.global_step,
             "critic_loss": _mean(critic_rows, "critic_loss"),
             "wasserstein": -_mean(critic_rows, "critic_wasserstein"),
-            # 0 where the loss has no penalty (weight clipping)
-            "penalty": _mean(critic_rows, "critic_penalty", 0.0 if critic_rows else float("nan")),
+            # 0 where the loss has no penalty (weight clipping); NaN where a lazy
+            # schedule skipped it in every critic step of the iteration
+            "penalty": _mean(critic_rows, "critic_penalty",
+                             0.0 if critic_rows and not _penalised(solver) else float("nan")),
             "grad_norm": _mean(critic_rows, "grad_norm"),
             "generator_loss": gen_row["generator_loss"] if gen_row else float("nan"),
             "lr": solver.optimizer_generator.get_lr(),
