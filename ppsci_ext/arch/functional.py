@@ -199,5 +199,14 @@ def upsample_conv(
         >>> bool(paddle.allclose(upsample_conv(x, w, b), plain, atol=1e-5))
         True
     """
-    y = F.conv2d_transpose(x, upsample_kernel(weight), stride=2, padding=1)
-    return add_channel_bias(y, bias)
+    kernel = upsample_kernel(weight)
+    if bias is not None:
+        # The bias as a constant input channel (cheaper than adding it at the high
+        # resolution): per axis, output pixel q reads the kernel's taps 1 (q even)
+        # or 2 (q odd) exactly once, so the bias goes there and nowhere else.
+        ones = paddle.ones([x.shape[0], 1, x.shape[2], x.shape[3]], dtype=x.dtype)
+        ones.stop_gradient = x.stop_gradient  # see conv2d_bias_channel
+        x = paddle.concat([x, ones], axis=1)
+        taps = F.pad(bias.reshape([1, -1, 1, 1]).expand([1, bias.shape[0], 2, 2]), [1, 1, 1, 1])
+        kernel = paddle.concat([kernel, taps], axis=0)
+    return F.conv2d_transpose(x, kernel, stride=2, padding=1)
