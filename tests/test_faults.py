@@ -160,7 +160,7 @@ def test_config_typo__unknown_key_is_named_with_close_matches(experiment, overri
 def test_config_typo__several_unknown_keys_in_one_message():
     message = check("toy", "+TRAIN.n_critc=5", "+LOSS.lamda=3")
     assert "TRAIN.n_critc (=5): did you mean TRAIN.n_critic?" in message
-    assert "LOSS.lamda (=3): the keys of LOSS are clip_value, name, penalty_weight" in message
+    assert "LOSS.lamda (=3): the keys of LOSS are clip_value, name, penalty_interval, penalty_weight" in message
 
 
 def _edited_conf(tmp_path, edit):
