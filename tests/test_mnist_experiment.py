@@ -66,11 +66,13 @@ def mnist_cfg(*overrides):
 def test_default_recipe_and_official_preset():
     cfg = mnist_cfg()
     opt = cfg.TRAIN.optimizer
-    assert (cfg.TRAIN.epochs * cfg.TRAIN.iters_per_epoch, cfg.TRAIN.n_critic, cfg.LOSS.penalty_weight) == (2400, 2, 10)
-    assert (opt.learning_rate, opt.lr_decay, cfg.TRAIN.ema.use_ema, cfg.TRAIN.ema.decay) == (5e-4, "linear", True, 0.99)
+    assert (cfg.TRAIN.epochs * cfg.TRAIN.iters_per_epoch, cfg.TRAIN.n_critic, cfg.LOSS.penalty_weight) == (2600, 1, 10)
+    assert (opt.learning_rate, opt.critic_learning_rate, opt.lr_decay) == (1e-3, 2e-3, "linear")
+    assert (cfg.TRAIN.ema.use_ema, cfg.TRAIN.ema.decay, cfg.LOSS.penalty_interval) == (True, 0.99, 1)
     official = mnist_cfg("preset=mnist_official")
     opt = official.TRAIN.optimizer
     assert (opt.learning_rate, opt.beta1, opt.beta2, opt.lr_decay) == (1e-4, 0.5, 0.9, "none")
+    assert opt.critic_learning_rate is None  # the official code: one rate for both
     assert official.TRAIN.batch_size.critic == official.TRAIN.batch_size.generator == 50
     assert (official.TRAIN.n_critic, official.LOSS.penalty_weight, official.TRAIN.ema.use_ema) == (5, 10, False)
     mnist.check_config(cfg)

@@ -38,6 +38,9 @@ def toy_cfg(*overrides):
         ("TRAIN.optimizer.beta2=1.5", "TRAIN.optimizer.beta2=1.5 is not valid"),
         ("LOSS.name=hinge", "LOSS.name='hinge' is not valid: one of wgan_gp, wgan_clip"),
         ("TRAIN.pretrained_model_path=g.pdparams", "TRAIN.pretrained_model_path='g.pdparams' is not valid"),
+        ("TRAIN.optimizer.critic_learning_rate=0", "TRAIN.optimizer.critic_learning_rate=0 is not valid: null"),
+        ("LOSS.penalty_interval=0", "LOSS.penalty_interval=0 is not valid: an integer >= 1"),
+        ("LOSS.penalty_interval=1.5", "LOSS.penalty_interval=1.5 is not valid"),
     ],
 )
 def test_bad_config_values_are_named(tmp_path, override, message):
@@ -128,3 +131,18 @@ def test_entry_point_runs_from_its_own_folder_and_reports_errors_in_one_line(tmp
     assert done.returncode == 2
     assert "error: DATA.mode='moons' is not valid" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("critic_lr, expected", [(None, 2e-3), (5e-3, 5e-3)])
+def test_critic_learning_rate_and_penalty_interval_reach_the_solver(tmp_path, critic_lr, expected):
+    overrides = ["DATA.mode=8gaussians", f"output_dir={tmp_path}", "LOSS.penalty_interval=3", *SHORT]
+    if critic_lr is not None:
+        overrides.append(f"TRAIN.optimizer.critic_learning_rate={critic_lr}")
+    cfg = toy_cfg(*overrides)
+    toy.check_config(cfg)
+    generator, critic = common.build_networks(cfg)
+    data = {"x": np.random.default_rng(0).standard_normal((512, 2)).astype("float32")}
+    solver = common.build_solver(cfg, generator, critic, data)
+    assert solver.optimizer_generator.get_lr() == pytest.approx(cfg.TRAIN.optimizer.learning_rate)
+    assert solver.optimizer_critic.get_lr() == pytest.approx(expected)  # null: the generator's
+    assert solver.penalty_interval == 3
