@@ -146,17 +146,21 @@ def _plain_mnist_critic(critic, x):
                                        critic.linear.bias)
 
 
+def _assert_critic_equals(critic, plain, x):
+    """``critic``'s scores and penalty gradients equal those of ``plain`` (a function
+    of the input computing the same network layer by layer)."""
+    assert _close(critic({"x": x})["score"].numpy(), plain(x).numpy())
+    params = list(critic.parameters())
+    fused = _penalty_grads(lambda t: critic({"x": t})["score"], x, params)
+    for p, g_fused, g_plain in zip(params, fused, _penalty_grads(plain, x, params)):
+        assert _close(g_fused, g_plain, rtol=1e-3), p.name
+
+
 @pytest.mark.parametrize("num_classes", [0, 10])
 def test_resnet_critic_equals_the_plain_network(num_classes):
     paddle.seed(1)
     critic = ResNet32Critic(dim=16, num_classes=num_classes)
-    x = paddle.randn([4, 3, 32, 32])
-    assert _close(critic({"x": x})["score"].numpy(), _plain_resnet_critic(critic, x).numpy())
-    params = list(critic.parameters())
-    fused = _penalty_grads(lambda t: critic({"x": t})["score"], x, params)
-    plain = _penalty_grads(lambda t: _plain_resnet_critic(critic, t), x, params)
-    for p, g_fused, g_plain in zip(params, fused, plain):
-        assert _close(g_fused, g_plain, rtol=1e-3), p.name
+    _assert_critic_equals(critic, lambda t: _plain_resnet_critic(critic, t), paddle.randn([4, 3, 32, 32]))
 
 
 @pytest.mark.parametrize("num_classes", [0, 10])
@@ -186,13 +190,7 @@ def test_resnet_generator_equals_the_plain_network(num_classes):
 def test_mnist_networks_equal_the_plain_layers():
     paddle.seed(4)
     critic, gen = MnistCritic(dim=8), MnistGenerator(dim=8)
-    x = paddle.rand([3, 1, 28, 28])
-    assert _close(critic({"x": x})["score"].numpy(), _plain_mnist_critic(critic, x).numpy())
-    params = list(critic.parameters())
-    fused = _penalty_grads(lambda t: critic({"x": t})["score"], x, params)
-    plain = _penalty_grads(lambda t: _plain_mnist_critic(critic, t), x, params)
-    for p, g_fused, g_plain in zip(params, fused, plain):
-        assert _close(g_fused, g_plain, rtol=1e-3), p.name
+    _assert_critic_equals(critic, lambda t: _plain_mnist_critic(critic, t), paddle.rand([3, 1, 28, 28]))
     z = paddle.randn([3, 128])
     d1 = gen.deconv1
     plain_first = F.conv2d_transpose(F.relu(paddle.nn.functional.linear(
@@ -213,8 +211,4 @@ def test_toy_critic_penalty_gradients_equal_paddle_linear():
             t = F.relu(t) if i < len(layers) - 1 else t
         return t
 
-    assert _close(critic({"x": x})["score"].numpy(), plain(x).numpy())
-    params = list(critic.parameters())
-    for g_fused, g_plain in zip(_penalty_grads(lambda t: critic({"x": t})["score"], x, params),
-                                _penalty_grads(plain, x, params)):
-        assert _close(g_fused, g_plain, rtol=1e-3)
+    _assert_critic_equals(critic, plain, x)
