@@ -39,6 +39,8 @@ __all__ = ["configure_cpu", "available_cores", "is_amd_cpu", "unlock_mkl_dispatc
 _RETURN_ONE = b"\xb8\x01\x00\x00\x00\xc3"
 # Whether this process's MKL was patched (read by tests and benchmarks).
 mkl_dispatch_unlocked = False
+# The thread count the environment gave before configure_cpu filled it in (None: unset).
+threads_from_environment = None
 
 _MKL_KEY = "MKL_DEBUG_CPU_TYPE"
 _THREADS_KEY = "OMP_NUM_THREADS"
@@ -131,8 +133,11 @@ def configure_cpu() -> None:
         >>> "OMP_NUM_THREADS" in os.environ or os.environ.get("PPSCI_EXT_CPU_TUNING") == "0"
         True
     """
+    global threads_from_environment
     if os.environ.get("PPSCI_EXT_CPU_TUNING", "1") == "0":
         return
+    if "paddle" not in sys.modules and threads_from_environment is None:
+        threads_from_environment = os.environ.get(_THREADS_KEY)
     amd = is_amd_cpu()
     if "paddle" not in sys.modules:
         if amd and _MKL_KEY not in os.environ and not unlock_mkl_dispatch():

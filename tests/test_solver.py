@@ -125,6 +125,20 @@ def test_resume_is_bit_exact(tmp_path, ema):
     np.testing.assert_array_equal(full.history["critic_loss"], resumed.history["critic_loss"])
 
 
+def test_a_resumed_second_process_does_not_repeat_the_first_ones_noise(tmp_path):
+    solver = make_solver(tmp_path, epochs=1, iters=2)
+    solver.train()
+    path = solver.save_training_state()
+    solver.load_training_state(path)
+    rank0 = paddle.randn([4, 2]).numpy()
+    solver.rank = 1  # as the second of two processes would be
+    solver.load_training_state(path)
+    rank1 = paddle.randn([4, 2]).numpy()
+    solver.load_training_state(path)
+    assert np.array_equal(rank1, paddle.randn([4, 2]).numpy())  # still reproducible
+    assert not np.allclose(rank0, rank1)
+
+
 def test_final_files_are_plain_state_dicts_with_averaged_generator(tmp_path):
     solver = make_solver(tmp_path, ema=0.5)
     solver.train()

@@ -41,6 +41,8 @@ def toy_cfg(*overrides):
         ("TRAIN.optimizer.critic_learning_rate=0", "TRAIN.optimizer.critic_learning_rate=0 is not valid: null"),
         ("LOSS.penalty_interval=0", "LOSS.penalty_interval=0 is not valid: an integer >= 1"),
         ("LOSS.penalty_interval=1.5", "LOSS.penalty_interval=1.5 is not valid"),
+        ("TRAIN.processes=0", "TRAIN.processes=0 is not valid: an integer >= 1"),
+        ("TRAIN.processes=3", "TRAIN.batch_size.critic=256 is not valid: a multiple of TRAIN.processes=3"),
     ],
 )
 def test_bad_config_values_are_named(tmp_path, override, message):
@@ -146,3 +148,13 @@ def test_critic_learning_rate_and_penalty_interval_reach_the_solver(tmp_path, cr
     assert solver.optimizer_generator.get_lr() == pytest.approx(cfg.TRAIN.optimizer.learning_rate)
     assert solver.optimizer_critic.get_lr() == pytest.approx(expected)  # null: the generator's
     assert solver.penalty_interval == 3
+
+
+def test_configured_batches_are_totals_split_between_processes(tmp_path, monkeypatch):
+    cfg = toy_cfg("DATA.mode=8gaussians", f"output_dir={tmp_path}", "TRAIN.batch_size.generator=6")
+    assert common.per_process_batch(cfg, "critic") == 256
+    monkeypatch.setattr(paddle.distributed, "get_world_size", lambda: 2)
+    assert (common.per_process_batch(cfg, "critic"), common.per_process_batch(cfg, "generator")) == (128, 3)
+    monkeypatch.setattr(paddle.distributed, "get_world_size", lambda: 4)
+    with pytest.raises(common.ConfigError, match="TRAIN.batch_size.generator=6 is not valid: a multiple of the 4"):
+        common.per_process_batch(cfg, "generator")

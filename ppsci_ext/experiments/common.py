@@ -27,6 +27,7 @@ from ppsci.utils import misc
 
 from ppsci_ext import arch as arch_module
 from ppsci_ext.compat import paddlescience
+from ppsci_ext.experiments import processes
 from ppsci_ext.loss import CriticLoss
 from ppsci_ext.loss import GeneratorLoss
 from ppsci_ext.solver import WGANSolver
@@ -91,6 +92,7 @@ SHARED_KEYS: Dict[str, Any] = {
     "LOSS": {"name": None, "penalty_weight": None, "penalty_interval": None, "clip_value": None},
     "TRAIN": {
         "n_critic": None,
+        "processes": None,
         "batch_size": {"critic": None, "generator": None},
         "optimizer": {k: None for k in ("name", "learning_rate", "critic_learning_rate", "beta1",
                                           "beta2", "lr_decay")},
@@ -308,9 +310,18 @@ def check_config(cfg: DictConfig, keys: Optional[Dict[str, Any]] = None) -> None
     train = cfg.TRAIN
     require(is_int(train.n_critic) and train.n_critic >= 1,
              "TRAIN.n_critic", train.n_critic, "an integer >= 1")
+    processes = train.get("processes", 1)
+    require(is_int(processes) and processes >= 1, "TRAIN.processes", processes,
+            "an integer >= 1 (CPU processes that share each batch; 1: this process alone)")
+    require(processes == 1 or paddle.device.get_device() == "cpu", "TRAIN.processes", processes,
+            "1 on a GPU (TRAIN.processes starts CPU processes; for several GPUs use "
+            "python -m paddle.distributed.launch --gpus 0,1 ...)")
     for key in ("critic", "generator"):
         value = train.batch_size[key]
         require(is_int(value) and value >= 1, f"TRAIN.batch_size.{key}", value, "an integer >= 1")
+        require(value % processes == 0, f"TRAIN.batch_size.{key}", value,
+                f"a multiple of TRAIN.processes={processes} (each process takes an equal share "
+                "of the batch)")
     for key in ("epochs", "iters_per_epoch"):
         require(is_int(train[key]) and train[key] >= 1, f"TRAIN.{key}", train[key], "an integer >= 1")
     opt = train.optimizer
@@ -399,6 +410,19 @@ def _optimizer(cfg: DictConfig, model, lr: float):
     return ppsci.optimizer.RMSProp(lr)(model)
 
 
+def per_process_batch(cfg: DictConfig, key: str) -> int:
+    """This process's share of ``TRAIN.batch_size.<key>`` (the batch of one step, in
+    all processes together).
+
+    Raises:
+        ConfigError: the batch does not split evenly between the processes.
+    """
+    total, world = cfg.TRAIN.batch_size[key], paddle.distributed.get_world_size()
+    require(total % world == 0, f"TRAIN.batch_size.{key}", total,
+            f"a multiple of the {world} processes running (each takes an equal share of the batch)")
+    return total // world
+
+
 def build_solver(
     cfg: DictConfig,
     generator,
@@ -418,10 +442,12 @@ def build_solver(
     """
     # --8<-- [start:build_solver]
     clipping = cfg.LOSS.name == "wgan_clip"
+    # The configured batches are totals: each process takes an equal share.
+    critic_batch, generator_batch = (per_process_batch(cfg, key) for key in ("critic", "generator"))
     constraint = ppsci.constraint.SupervisedConstraint(
         {
             "dataset": {"name": "NamedArrayDataset", "input": real_input, "label": real_label or {}},
-            "batch_size": cfg.TRAIN.batch_size.critic,
+            "batch_size": critic_batch,
         },
         CriticLoss(
             penalty_weight=0.0 if clipping else cfg.LOSS.penalty_weight,
@@ -440,10 +466,10 @@ def build_solver(
         # a critic rate of its own: the two time-scale update rule (TTUR)
         _optimizer(cfg, critic, cfg.TRAIN.optimizer.get("critic_learning_rate")
                    or cfg.TRAIN.optimizer.learning_rate),
-        critic_batch_size=cfg.TRAIN.batch_size.critic,
+        critic_batch_size=critic_batch,
         n_critic=cfg.TRAIN.n_critic,
         penalty_interval=cfg.LOSS.get("penalty_interval", 1),
-        generator_batch_size=cfg.TRAIN.batch_size.generator,
+        generator_batch_size=generator_batch,
         real_transform=real_transform,
         clip_value=cfg.LOSS.clip_value if clipping else None,
         on_nonfinite=cfg.TRAIN.on_nonfinite,
@@ -605,6 +631,8 @@ def run_mode(cfg: DictConfig, modes: Dict[str, Any], check=None):
                 check(cfg)
             if cfg.mode == "train":
                 prepare_training_run(cfg)
+                if processes.process_count(cfg) > 1 and not processes.launched():
+                    return processes.train_in_processes(cfg, modes["train"])
             return modes[cfg.mode](cfg)
         except (oc_errors.ConfigAttributeError, oc_errors.ConfigKeyError,
                 oc_errors.MissingMandatoryValue, oc_errors.InterpolationResolutionError) as exc:

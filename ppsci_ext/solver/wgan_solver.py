@@ -536,6 +536,13 @@ class WGANSolver(ppsci.solver.Solver):
         paddle.set_rng_state(state["rng"]["paddle"])
         np.random.set_state(state["rng"]["numpy"])
         random.setstate(state["rng"]["python"])
+        if self.rank > 0:
+            # The checkpoint holds rank 0's random streams; the others must not repeat
+            # its noise, so they restart theirs from the iteration and their rank.
+            seed = int(np.random.default_rng([self.global_step, self.rank]).integers(2**31))
+            paddle.seed(seed)
+            np.random.seed(seed)
+            random.seed(seed)
         self.last_checkpoint = path
         logger.message(f"Resumed from {path} at iteration {self.global_step}")
 
