@@ -136,10 +136,10 @@ def configure_cpu() -> None:
     global threads_from_environment
     if os.environ.get("PPSCI_EXT_CPU_TUNING", "1") == "0":
         return
-    if "paddle" not in sys.modules and threads_from_environment is None:
-        threads_from_environment = os.environ.get(_THREADS_KEY)
     amd = is_amd_cpu()
     if "paddle" not in sys.modules:
+        if threads_from_environment is None:
+            threads_from_environment = os.environ.get(_THREADS_KEY)
         if amd and _MKL_KEY not in os.environ and not unlock_mkl_dispatch():
             os.environ[_MKL_KEY] = "5"
         os.environ.setdefault(_THREADS_KEY, str(available_cores()))
