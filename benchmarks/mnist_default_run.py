@@ -61,8 +61,10 @@ def main() -> int:
 
     train_s = _run(["mode=train", f"output_dir={out}", "TRAIN.overwrite=true", *args.overrides],
                    out / "benchmark_train.log")
+    # the networks and the data the run trained with (a recipe with other widths)
+    shared = [o for o in args.overrides if o.split("=")[0].startswith(("MODEL.", "DATA."))]
     _run(["mode=eval", f"output_dir={out}",
-          f"EVAL.pretrained_gen_model_path={out / 'model_generator.pdparams'}"],
+          f"EVAL.pretrained_gen_model_path={out / 'model_generator.pdparams'}", *shared],
          out / "benchmark_eval.log")
     metrics = json.loads((out / "metrics.json").read_text())
     samples, real = metrics["samples"], metrics["real_test"]

@@ -38,3 +38,35 @@ def test_paddlescience_layout_for_another_network_is_refused(fixtures_dir):
     path = fixtures_dir / "paddlescience_golden" / "mnist_generator.pdparams"
     with pytest.raises(CheckpointError, match="does not fit"):
         common.load_weights(ToyGenerator(), str(path), "generator", "EVAL.pretrained_gen_model_path")
+
+
+def test_paddlescience_mnist_file_is_read_at_its_own_width(tmp_path, monkeypatch):
+    # PaddleScience's example is dim 64; a config of another width still reads it,
+    # and says which width it used
+    from ppsci_ext.compat.paddlescience_mnist import layout_names
+    from ppsci_ext.solver.checkpoint import save_atomic
+
+    theirs = MnistGenerator(dim=8)
+    path = tmp_path / "model_generator_mnist.pdparams"
+    save_atomic({old: theirs.state_dict()[new] for old, new in layout_names("mnist_generator").items()},
+                str(path))
+    said = []
+    monkeypatch.setattr(common.logger, "message", said.append)
+    net = common.load_weights(MnistGenerator(dim=4), str(path), "generator", "EVAL.pretrained_gen_model_path")
+    assert (net.dim, net.paddlescience_padding) == (8, True)
+    np.testing.assert_array_equal(net.deconv3.weight.numpy(), theirs.deconv3.weight.numpy())
+    assert "MODEL.generator.dim=8" in said[-1] and "dim 4" in said[-1], said
+
+
+def test_own_file_of_another_width_names_the_setting_that_fits(tmp_path):
+    from ppsci_ext.arch import MnistCritic
+    from ppsci_ext.solver.checkpoint import save_atomic
+
+    for build, what in ((lambda dim: MnistGenerator(dim=dim), "generator"),
+                        (lambda dim: MnistCritic(dim=dim), "critic")):
+        path = tmp_path / f"{what}.pdparams"
+        save_atomic(build(8).state_dict(), str(path))
+        with pytest.raises(CheckpointError) as err:
+            common.load_weights(build(4), str(path), what, "EVAL.pretrained_gen_model_path")
+        message = str(err.value)
+        assert "does not fit" in message and f"MODEL.{what}.dim=8" in message and "dim 4" in message, message

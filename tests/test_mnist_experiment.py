@@ -66,7 +66,8 @@ def mnist_cfg(*overrides):
 def test_default_recipe_and_official_preset():
     cfg = mnist_cfg()
     opt = cfg.TRAIN.optimizer
-    assert (cfg.TRAIN.epochs * cfg.TRAIN.iters_per_epoch, cfg.TRAIN.n_critic, cfg.LOSS.penalty_weight) == (3400, 1, 10)
+    assert (cfg.TRAIN.epochs * cfg.TRAIN.iters_per_epoch, cfg.TRAIN.n_critic, cfg.LOSS.penalty_weight) == (11000, 1, 10)
+    assert (cfg.MODEL.generator.dim, cfg.MODEL.critic.dim) == (16, 16)
     assert (cfg.TRAIN.processes, cfg.TRAIN.batch_size.critic, cfg.TRAIN.batch_size.generator) == (2, 50, 50)
     assert (opt.learning_rate, opt.critic_learning_rate, opt.lr_decay) == (1e-3, 2e-3, "linear")
     assert (cfg.TRAIN.ema.use_ema, cfg.TRAIN.ema.decay, cfg.LOSS.penalty_interval) == (True, 0.99, 1)
@@ -76,6 +77,7 @@ def test_default_recipe_and_official_preset():
     assert opt.critic_learning_rate is None  # the official code: one rate for both
     assert official.TRAIN.batch_size.critic == official.TRAIN.batch_size.generator == 50
     assert (official.TRAIN.n_critic, official.LOSS.penalty_weight, official.TRAIN.ema.use_ema) == (5, 10, False)
+    assert (official.MODEL.generator.dim, official.MODEL.critic.dim) == (64, 64)  # the official DIM
     mnist.check_config(cfg)
     mnist.check_config(official)
 

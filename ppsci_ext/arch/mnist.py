@@ -18,6 +18,7 @@ convolution filters uniform with standard deviation $\sqrt{4 / (f_\text{in} + f_
 from __future__ import annotations
 
 import math
+from typing import Any
 from typing import Dict
 from typing import Tuple
 
@@ -142,6 +143,21 @@ class MnistGenerator(GeneratorArch):
         )
         self.deconv3 = _Deconv5x5(dim, 1)
 
+    @staticmethod
+    def settings_in(state: Dict[str, Any]) -> Dict[str, int]:
+        """The ``noise_dim`` and ``dim`` a state dict (this class's names) was saved
+        from, read off its shapes; empty when the names are not this class's.
+
+        Examples:
+            >>> from ppsci_ext.arch import MnistGenerator
+            >>> MnistGenerator.settings_in(MnistGenerator(noise_dim=8, dim=4).state_dict())
+            {'noise_dim': 8, 'dim': 4}
+        """
+        if "linear.weight" not in state or "deconv3.weight" not in state:
+            return {}
+        return {"noise_dim": int(state["linear.weight"].shape[0]),
+                "dim": int(state["deconv3.weight"].shape[0])}
+
     def _generate(self, z: paddle.Tensor) -> paddle.Tensor:
         h = F.relu(self.linear(z)).reshape([-1, 4 * self.dim, 4, 4])
         h = F.relu(self.deconv1(h))[:, :, :7, :7]
@@ -207,6 +223,20 @@ class MnistCritic(CriticArch):
             4 * 4 * 4 * dim, 1, weight_attr=nn.initializer.XavierUniform(),
             bias_attr=nn.initializer.Constant(0.0),
         )
+
+    @staticmethod
+    def settings_in(state: Dict[str, Any]) -> Dict[str, int]:
+        """The ``dim`` a state dict (this class's names) was saved from, read off its
+        shapes; empty when the names are not this class's.
+
+        Examples:
+            >>> from ppsci_ext.arch import MnistCritic
+            >>> MnistCritic.settings_in(MnistCritic(dim=4).state_dict())
+            {'dim': 4}
+        """
+        if "conv1.weight" not in state:
+            return {}
+        return {"dim": int(state["conv1.weight"].shape[0])}
 
     def _score(self, x: paddle.Tensor) -> paddle.Tensor:
         h = x.reshape([-1, 1, 28, 28])

@@ -93,11 +93,11 @@ def adapt(state: Dict, model: nn.Layer) -> Optional[Tuple[nn.Layer, Dict, str]]:
 
     Returns:
         ``(network, renamed state dict, layout name)``: ``network`` is a new network
-        of ``model``'s class and settings that computes what PaddleScience's does
+        of ``model``'s class, with ``model``'s keys and the widths (``dim``,
+        ``noise_dim``) of the file, that computes what PaddleScience's does
         (generator: ``paddlescience_padding=True``; critic: ``negative_slope=0.01``),
         in ``model``'s train/eval mode. None when ``state``'s names are not exactly
-        one of :data:`LAYOUTS` meant for ``model``'s class. Shapes (e.g. another
-        ``dim``) are left to the caller's strict loader.
+        one of :data:`LAYOUTS` meant for ``model``'s class.
 
     Examples:
         >>> from ppsci_ext.arch import MnistGenerator
@@ -108,6 +108,10 @@ def adapt(state: Dict, model: nn.Layer) -> Optional[Tuple[nn.Layer, Dict, str]]:
         >>> net, state, layout = adapt(theirs, gen)
         >>> layout, net.paddlescience_padding, gen.paddlescience_padding, sorted(state) == sorted(ours)
         ('mnist_generator', True, False, True)
+        >>> wide = MnistGenerator(dim=8).state_dict()
+        >>> wider = {old: wide[new] for old, new in layout_names("mnist_generator").items()}
+        >>> adapt(wider, gen)[0].dim  # the file's width, not the caller's
+        8
         >>> adapt(ours, gen) is None
         True
     """
@@ -115,22 +119,24 @@ def adapt(state: Dict, model: nn.Layer) -> Optional[Tuple[nn.Layer, Dict, str]]:
     layout = next((name for name in LAYOUTS if keys == set(layout_names(name))), None)
     if layout is None or not isinstance(model, LAYOUTS[layout]):
         return None
+    names = layout_names(layout)
+    renamed = {names[k]: v for k, v in state.items()}
+    # the widths are the file's (PaddleScience's example uses dim 64), whatever the
+    # caller's network was built with: the caller reports a difference
     if isinstance(model, MnistGenerator):
         network = MnistGenerator(
             input_keys=model.input_keys,
             output_keys=model.output_keys,
-            noise_dim=model.noise_dim,
-            dim=model.dim,
+            **MnistGenerator.settings_in(renamed),
             paddlescience_padding=True,
         )
     else:
         network = MnistCritic(
             input_keys=model.input_keys,
             output_keys=model.output_keys,
-            dim=model.dim,
+            **MnistCritic.settings_in(renamed),
             negative_slope=PADDLESCIENCE_LEAKY_SLOPE,
         )
     if not model.training:
         network.eval()
-    names = layout_names(layout)
-    return network, {names[k]: v for k, v in state.items()}, layout
+    return network, renamed, layout

@@ -664,10 +664,35 @@ def load_weights(model, path: Optional[str], what: str, key: str):
     if set(state) != set(model.state_dict()):
         adapted = paddlescience.adapt(state, model)
         if adapted is not None:
-            model, state, layout = adapted
-            logger.message(f"{path}: read PaddleScience layout '{layout}'")
-    ckpt.load_state_dict_strict(model, state, f"{what} weights {path!r} ({key})")
+            wanted, (model, state, layout) = model, adapted
+            logger.message(f"{path}: read PaddleScience layout '{layout}'"
+                           + _width_note(wanted, model, what, "the file's widths are used"))
+    try:
+        ckpt.load_state_dict_strict(model, state, f"{what} weights {path!r} ({key})")
+    except ckpt.CheckpointError as exc:
+        settings_in = getattr(type(model), "settings_in", None)
+        if settings_in is None:
+            raise
+        fitting = type(model)(input_keys=model.input_keys, output_keys=model.output_keys,
+                              **settings_in(state)) if settings_in(state) else model
+        note = _width_note(model, fitting, what, "add that to the command")
+        raise ckpt.CheckpointError(f"{exc}\n{note.strip(' ();')}" if note else str(exc)) from exc
     return model
+
+
+def _width_note(config_net, file_net, what: str, advice: str) -> str:
+    """`` (the file holds dim=64; MODEL.generator.dim is 16: <advice>)`` when a
+    network's width settings (``settings_in``) differ from the config's, else ''."""
+    settings_in = getattr(type(file_net), "settings_in", None)
+    if settings_in is None:
+        return ""
+    differ = {k: v for k, v in settings_in(file_net.state_dict()).items()
+              if getattr(config_net, k, v) != v}
+    if not differ:
+        return ""
+    held = ", ".join(f"MODEL.{what}.{k}={v}" for k, v in differ.items())
+    configured = ", ".join(f"{k} {getattr(config_net, k)}" for k in differ)
+    return f" (the file holds {held}; the config has {configured}: {advice})"
 
 
 def load_generator(config, weights: str):
