@@ -388,7 +388,7 @@ def test_paddlescience_layouts_names_and_critic(fixtures_dir):
     ref = h.reshape([-1, 4096]) @ state["discriminator.linear.weight"] + state["discriminator.linear.bias"]
     np.testing.assert_allclose(network({"x": x})["score"].numpy(), ref.numpy(), rtol=1e-5, atol=1e-6)
 
-    # recognised only whole, only for the matching class; shapes left to the strict loader
+    # recognised only whole, only for the matching class; built at the file's width
     gen_state = {k: np.zeros(v, "float32") for k, v in shapes["mnist_generator"].items()}
     assert ps_mnist.adapt(MnistGenerator().state_dict(), MnistGenerator()) is None
     assert ps_mnist.adapt(gen_state, MnistCritic()) is None
@@ -398,6 +398,11 @@ def test_paddlescience_layouts_names_and_critic(fixtures_dir):
     toy = {k: np.zeros(v, "float32") for k, v in shapes["toy_generator"].items()}
     assert ps_mnist.adapt(toy, MnistGenerator()) is None
     network, renamed, _ = ps_mnist.adapt(gen_state, MnistGenerator(dim=32))
+    assert network.dim == 64  # the file's, not the caller's
+    load_state_dict_strict(network, renamed, "file")
+    # layers that disagree on the width are still refused by the strict loader
+    mixed = dict(gen_state, **{"generator.conv2d_transpose3.weight": np.zeros([32, 1, 5, 5], "float32")})
+    network, renamed, _ = ps_mnist.adapt(mixed, MnistGenerator())
     with pytest.raises(CheckpointError, match="shape differs"):
         load_state_dict_strict(network, renamed, "file")
 

@@ -1,6 +1,7 @@
 """CPU settings: applied before Paddle loads, warned about when too late."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -33,6 +34,12 @@ def test_paddle_imported_first_gives_a_warning_naming_the_fix():
     assert "RuntimeWarning" in done.stderr and "Import ppsci_ext before paddle" in done.stderr
     quiet = _python("import paddle, ppsci_ext", PPSCI_EXT_CPU_TUNING="0")
     assert "Import ppsci_ext before paddle" not in quiet.stderr
+    # Paddle sets OMP_NUM_THREADS=1 on import when it is unset; the user's own 1 (set
+    # before Python started) is no reason to warn about threads
+    chosen = _python("import paddle, ppsci_ext", OMP_NUM_THREADS="1")
+    unset = re.search(r"without (.*?) set, so", chosen.stderr)
+    assert unset is None or "OMP_NUM_THREADS" not in unset.group(1), chosen.stderr
+    assert "OMP_NUM_THREADS" in re.search(r"without (.*?) set, so", done.stderr).group(1)
 
 
 def test_mkl_dispatch_patch_on_amd_gives_correct_products():

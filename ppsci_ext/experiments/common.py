@@ -665,34 +665,30 @@ def load_weights(model, path: Optional[str], what: str, key: str):
         adapted = paddlescience.adapt(state, model)
         if adapted is not None:
             wanted, (model, state, layout) = model, adapted
-            logger.message(f"{path}: read PaddleScience layout '{layout}'"
-                           + _width_note(wanted, model, what, "the file's widths are used"))
+            note = _width_note(wanted, state, what, "the file's width is used")
+            logger.message(f"{path}: read PaddleScience layout '{layout}'" + (f" ({note})" if note else ""))
     try:
         ckpt.load_state_dict_strict(model, state, f"{what} weights {path!r} ({key})")
     except ckpt.CheckpointError as exc:
-        settings_in = getattr(type(model), "settings_in", None)
-        if settings_in is None:
+        note = _width_note(model, state, what, "add that to the command")
+        if not note:
             raise
-        fitting = type(model)(input_keys=model.input_keys, output_keys=model.output_keys,
-                              **settings_in(state)) if settings_in(state) else model
-        note = _width_note(model, fitting, what, "add that to the command")
-        raise ckpt.CheckpointError(f"{exc}\n{note.strip(' ();')}" if note else str(exc)) from exc
+        raise ckpt.CheckpointError(f"{exc}\n  {note[0].upper()}{note[1:]}.") from exc
     return model
 
 
-def _width_note(config_net, file_net, what: str, advice: str) -> str:
-    """`` (the file holds dim=64; MODEL.generator.dim is 16: <advice>)`` when a
-    network's width settings (``settings_in``) differ from the config's, else ''."""
-    settings_in = getattr(type(file_net), "settings_in", None)
-    if settings_in is None:
-        return ""
-    differ = {k: v for k, v in settings_in(file_net.state_dict()).items()
-              if getattr(config_net, k, v) != v}
+def _width_note(model, state: Dict[str, Any], what: str, advice: str) -> str:
+    """``"the file holds MODEL.generator.dim=64; the config has dim 16: <advice>"`` when
+    the widths a state dict was saved with (the network class's ``settings_in``)
+    differ from ``model``'s; '' otherwise or when the class cannot tell."""
+    settings_in = getattr(type(model), "settings_in", None)
+    saved = settings_in(state) if settings_in else {}
+    differ = {k: v for k, v in saved.items() if getattr(model, k, v) != v}
     if not differ:
         return ""
     held = ", ".join(f"MODEL.{what}.{k}={v}" for k, v in differ.items())
-    configured = ", ".join(f"{k} {getattr(config_net, k)}" for k in differ)
-    return f" (the file holds {held}; the config has {configured}: {advice})"
+    configured = ", ".join(f"{k} {getattr(model, k)}" for k in differ)
+    return f"the file holds {held}; the config has {configured}: {advice}"
 
 
 def load_generator(config, weights: str):
