@@ -98,6 +98,7 @@ def test_python_api_samples_from_given_or_random_noise():
         common.sample(gen, noise=np.zeros((3, 5)))
 
 
+@pytest.mark.slow  # four entry-point processes (train, eval, export, infer): about 30 s
 def test_train_then_eval_from_the_repository_root(tmp_path):
     out = tmp_path / "run"
     done = run_entry(SCRIPT, "mode=train", f"output_dir={out}", *SHORT)
