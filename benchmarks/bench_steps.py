@@ -77,8 +77,9 @@ def experiment_settings(name: str, num_classes: int):
     if name == "mnist":
         # the official width (the default trains dim 16; the comparison with PyTorch
         # is of the official networks)
-        overrides = ["MODEL.generator.dim=64", "MODEL.critic.dim=64"]
-        return overrides, (1, 28, 28), {"dim": 64, "critic_batch": 50, "generator_batch": 50,
+        dim = 64
+        overrides = [f"MODEL.generator.dim={dim}", f"MODEL.critic.dim={dim}"]
+        return overrides, (1, 28, 28), {"dim": dim, "critic_batch": 50, "generator_batch": 50,
                                  "lr": 1e-4, "betas": (0.5, 0.9), "penalty": 10.0}
     if name == "cifar10":
         conditional = num_classes > 0

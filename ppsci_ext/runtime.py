@@ -116,19 +116,22 @@ def unlock_mkl_dispatch() -> bool:
     return mkl_dispatch_unlocked
 
 
-def _threads_defaulted_by_paddle() -> bool:
-    """Whether ``OMP_NUM_THREADS=1`` is likely Paddle's own default: Paddle sets it
-    to 1 on import when it is unset, so after ``import paddle`` its presence does
-    not mean the user chose it. It counts as chosen when the process started with
-    it (``/proc/self/environ``, Linux) or where one core is all there is."""
-    if os.environ.get(_THREADS_KEY) != "1" or available_cores() == 1:
+def _chosen_by_user(key: str) -> bool:
+    """Whether the environment holds the user's value of ``key``. Paddle sets
+    ``OMP_NUM_THREADS`` to 1 on import when it is unset, so after ``import paddle``
+    a 1 there counts as the user's only when the process started with it
+    (``/proc/self/environ``, Linux; trusted where that cannot be read) or where one
+    core is all there is."""
+    if key not in os.environ:
         return False
+    if key != _THREADS_KEY or os.environ[key] != "1" or available_cores() == 1:
+        return True
     try:
         with open("/proc/self/environ", "rb") as f:
             started_with = f.read().split(b"\0")
     except OSError:
-        return False  # cannot tell: trust the value
-    return not any(entry.startswith(_THREADS_KEY.encode() + b"=") for entry in started_with)
+        return True
+    return any(entry.startswith(key.encode() + b"=") for entry in started_with)
 
 
 def configure_cpu() -> None:
@@ -162,10 +165,8 @@ def configure_cpu() -> None:
     missing = [
         key
         for key, needed in ((_MKL_KEY, amd and not mkl_dispatch_unlocked), (_THREADS_KEY, True))
-        if needed and key not in os.environ
+        if needed and not _chosen_by_user(key)
     ]
-    if _THREADS_KEY not in missing and _threads_defaulted_by_paddle():
-        missing.append(_THREADS_KEY)
     if missing:
         warnings.warn(
             "paddle was imported before ppsci_ext without "
