@@ -6,6 +6,8 @@ import paddle
 import ppsci
 import pytest
 
+from ppsci_ext.arch import ResNet32Critic
+from ppsci_ext.arch import ResNet32Generator
 from ppsci_ext.arch import ToyCritic
 from ppsci_ext.arch import ToyGenerator
 from ppsci_ext.loss import CriticLoss
@@ -154,6 +156,32 @@ def test_final_files_are_plain_state_dicts_with_averaged_generator(tmp_path):
     assert any(not np.array_equal(online[k], np.asarray(v)) for k, v in gen_state.items())
     assert (tmp_path / "history.csv").read_text().count("\n") == 7
     assert (tmp_path / "loss_curves.png").stat().st_size > 1000
+
+
+def test_averaged_generator_keeps_its_batch_norm_statistics(tmp_path):
+    """The saved averaged generator has the average of the running statistics, not
+    their initial mean 0 / variance 1 (which ppsci's averaging alone would write,
+    giving wrong images in eval mode)."""
+    ppsci.utils.misc.set_random_seed(0)
+    images = np.random.default_rng(0).random((16, 3, 32, 32)).astype("float32")
+    gen, critic = ResNet32Generator(dim=8), ResNet32Critic(dim=8)
+    constraint = ppsci.constraint.SupervisedConstraint(
+        {"dataset": {"name": "NamedArrayDataset", "input": {"x": images}}, "batch_size": 4},
+        CriticLoss(penalty_weight=10.0), name="critic",
+    )
+    solver = WGANSolver(
+        gen, critic, constraint, GeneratorLoss(),
+        ppsci.optimizer.Adam(1e-3)(gen), ppsci.optimizer.Adam(1e-3)(critic),
+        critic_batch_size=4, n_critic=1, ema_decay=0.5,
+        output_dir=str(tmp_path), epochs=1, iters_per_epoch=3, log_freq=1000,
+    )
+    solver.train()
+    saved = paddle.load(str(tmp_path / "model_generator.pdparams"))
+    stats = [k for k in saved if k.endswith(("_mean", "_variance"))]
+    assert stats, "the unconditional ResNet generator has running statistics"
+    for k in stats:
+        initial = 0.0 if k.endswith("_mean") else 1.0
+        assert np.abs(np.asarray(saved[k]) - initial).max() > 1e-3, k
 
 
 def test_nonfinite_loss_stops_and_keeps_last_checkpoint(tmp_path):

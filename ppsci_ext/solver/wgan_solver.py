@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime
+import itertools
 import math
 import os
 import random
@@ -69,6 +70,33 @@ HISTORY_KEYS = (
 
 class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or infinite loss."""
+
+
+class GeneratorEMA(ema.ExponentialMovingAverage):
+    """``ppsci.utils.ema.ExponentialMovingAverage`` that also averages the tensors
+    no gradient reaches (batch norms' running statistics, which Paddle keeps as
+    parameters with ``stop_gradient``). ppsci's skips them, yet its ``apply_shadow``
+    swaps them too, so a generator with running statistics (ResNet32Generator's
+    unconditional batch norms) would be sampled and saved with their initial
+    values, mean 0 and variance 1.
+
+    Examples:
+        >>> import paddle
+        >>> from ppsci_ext.solver.wgan_solver import GeneratorEMA
+        >>> norm = paddle.nn.BatchNorm2D(2)
+        >>> average = GeneratorEMA(norm, 0.5)
+        >>> _ = norm(paddle.full([4, 2, 3, 3], 10.0)); average.update()
+        >>> average.apply_shadow(); norm._mean.numpy().round(4).tolist()
+        [0.5, 0.5]
+    """
+
+    def update(self):
+        with paddle.no_grad():
+            for name, tensor in itertools.chain(self.model.named_parameters(),
+                                                self.model.named_buffers()):
+                if tensor.stop_gradient and paddle.is_floating_point(tensor):
+                    self._update_fn_(self.params_shadow[name], tensor, self.n_avg)
+        super().update()
 
 
 def _sum_terms(terms: Dict[str, paddle.Tensor]) -> paddle.Tensor:
@@ -225,7 +253,7 @@ class WGANSolver(ppsci.solver.Solver):
         if cfg is not None and "ema" in cfg.TRAIN and cfg.TRAIN.ema.get("use_ema", False):
             ema_decay, self.avg_freq = cfg.TRAIN.ema.decay, cfg.TRAIN.ema.avg_freq
         if ema_decay:
-            self.ema_model = ema.ExponentialMovingAverage(generator, ema_decay)
+            self.ema_model = GeneratorEMA(generator, ema_decay)
 
         self.history: Dict[str, List[float]] = {k: [] for k in HISTORY_KEYS}
         self.last_checkpoint: Optional[str] = None
