@@ -70,3 +70,9 @@ def test_own_file_of_another_width_names_the_setting_that_fits(tmp_path):
             common.load_weights(build(4), str(path), what, "EVAL.pretrained_gen_model_path")
         message = str(err.value)
         assert "does not fit" in message and f"MODEL.{what}.dim=8" in message and "dim 4" in message, message
+    # a generator trained with batch norm, loaded into a config without it
+    path = tmp_path / "generator_bn.pdparams"
+    save_atomic(MnistGenerator(dim=4, batch_norm=True).state_dict(), str(path))
+    with pytest.raises(CheckpointError) as err:
+        common.load_weights(MnistGenerator(dim=4), str(path), "generator", "EVAL.pretrained_gen_model_path")
+    assert "MODEL.generator.batch_norm=True" in str(err.value) and "batch_norm False" in str(err.value)

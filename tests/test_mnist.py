@@ -301,6 +301,44 @@ def test_generator_shapes_and_range():
     assert list(small.deconv3(h).shape) == [2, 1, 28, 28]
 
 
+def test_generator_batch_norm_option():
+    """``batch_norm``: in training each ReLU's input is standardised per channel
+    with the batch's moments; in eval mode with standing statistics gathered for
+    the current weights, so that a sample depends on its noise, not its batch."""
+    paddle.seed(0)
+    gen = MnistGenerator(noise_dim=16, dim=8, batch_norm=True)
+    assert {"norm1.weight", "norm2.bias", "norm3._mean", "norm3._variance"} <= set(gen.state_dict())
+    assert MnistGenerator.settings_in(gen.state_dict())["batch_norm"] is True
+    z = paddle.randn([6, 16]) * 3 + 1
+    h = gen.norm1(gen.linear(z).reshape([-1, 32, 4, 4])).numpy()
+    np.testing.assert_allclose(h.mean(axis=(0, 2, 3)), 0.0, atol=1e-5)
+    np.testing.assert_allclose(h.std(axis=(0, 2, 3)), 1.0, atol=1e-3)
+
+    paddle.seed(5)
+    gen.refresh_standing_statistics(batch_size=50, num_samples=500, seed=3)
+    after = paddle.randn([4]).numpy()
+    paddle.seed(5)
+    np.testing.assert_array_equal(after, paddle.randn([4]).numpy())  # Paddle's draws untouched
+    assert gen.training  # and the mode is left as it was
+    # the statistics are the mean over batches of each batch's moments
+    gen.eval()
+    mean, var = gen.norm1._mean.numpy(), gen.norm1._variance.numpy()
+    rng = np.random.default_rng(3)
+    batches = [gen.linear(paddle.to_tensor(rng.standard_normal((50, 16)).astype("float32")))
+               .reshape([-1, 32, 4, 4]).numpy() for _ in range(10)]
+    np.testing.assert_allclose(mean, np.mean([b.mean(axis=(0, 2, 3)) for b in batches], axis=0),
+                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(var, np.mean([b.var(axis=(0, 2, 3)) for b in batches], axis=0),
+                               rtol=1e-4)
+    out = gen({"z": z})["x"].numpy()
+    assert out.shape == (6, 1, 28, 28) and 0.0 <= out.min() and out.max() <= 1.0
+    # eval mode: the first three alone are the same three drawn among six
+    np.testing.assert_allclose(gen({"z": z[:3]})["x"].numpy(), out[:3], atol=1e-6)
+    # training mode: they are not (batch moments)
+    gen.train()
+    assert np.abs(gen({"z": z[:3]})["x"].numpy() - gen({"z": z})["x"].numpy()[:3]).max() > 1e-3
+
+
 @pytest.mark.parametrize("size", [4, 7, 14])
 def test_deconv_is_the_transpose_of_tensorflow_same_conv(size):
     """TF's conv2d_transpose with "SAME" is the gradient of conv2d with "SAME", which

@@ -67,9 +67,9 @@ def test_default_recipe_and_official_preset():
     cfg = mnist_cfg()
     opt = cfg.TRAIN.optimizer
     assert (cfg.TRAIN.epochs * cfg.TRAIN.iters_per_epoch, cfg.TRAIN.n_critic, cfg.LOSS.penalty_weight) == (11000, 1, 10)
-    assert (cfg.MODEL.generator.dim, cfg.MODEL.critic.dim) == (16, 16)
+    assert (cfg.MODEL.generator.dim, cfg.MODEL.critic.dim, cfg.MODEL.generator.batch_norm) == (16, 16, True)
     assert (cfg.TRAIN.processes, cfg.TRAIN.batch_size.critic, cfg.TRAIN.batch_size.generator) == (2, 50, 50)
-    assert (opt.learning_rate, opt.critic_learning_rate, opt.lr_decay) == (1e-3, 2e-3, "linear")
+    assert (opt.learning_rate, opt.critic_learning_rate, opt.lr_decay) == (2e-3, 4e-3, "linear")
     assert (cfg.TRAIN.ema.use_ema, cfg.TRAIN.ema.decay, cfg.LOSS.penalty_interval) == (True, 0.99, 1)
     official = mnist_cfg("preset=mnist_official")
     opt = official.TRAIN.optimizer
@@ -78,6 +78,7 @@ def test_default_recipe_and_official_preset():
     assert official.TRAIN.batch_size.critic == official.TRAIN.batch_size.generator == 50
     assert (official.TRAIN.n_critic, official.LOSS.penalty_weight, official.TRAIN.ema.use_ema) == (5, 10, False)
     assert (official.MODEL.generator.dim, official.MODEL.critic.dim) == (64, 64)  # the official DIM
+    assert not official.MODEL.generator.batch_norm  # none in the official WGAN-GP generator
     mnist.check_config(cfg)
     mnist.check_config(official)
 

@@ -17,6 +17,9 @@ checkpoints do not change. Why each one exists, measured with Paddle 3.3.1 on a
 - :func:`upsample_conv`: nearest-neighbour upsampling x2 followed by a 3x3
   convolution is one 4x4 transposed convolution with stride 2: 16 products per
   input pixel instead of 36.
+- :func:`batch_standardize`: batch norm's normalisation with the batch's own moments
+  through Paddle's fused kernel (4-5x faster, forward and backward, than composing
+  mean and variance).
 
 All but :func:`upsample_conv` have the double backward that the gradient penalty
 needs (Paddle 3.3.1's transposed convolution has none that works), so that one is
@@ -32,6 +35,7 @@ import paddle.nn.functional as F
 
 __all__ = [
     "add_channel_bias",
+    "batch_standardize",
     "linear",
     "conv2d_bias_channel",
     "mean_pool_kernel",
@@ -57,6 +61,45 @@ def add_channel_bias(x: paddle.Tensor, bias: Optional[paddle.Tensor]) -> paddle.
     shape = [1, bias.shape[0]] + [1] * (x.ndim - 2)
     # expand, then an add of equal shapes: Paddle's broadcasting add is far slower
     return x + bias.reshape(shape).expand(x.shape)
+
+
+def batch_standardize(
+    x: paddle.Tensor,
+    weight: Optional[paddle.Tensor] = None,
+    bias: Optional[paddle.Tensor] = None,
+    epsilon: float = 1e-5,
+) -> paddle.Tensor:
+    r"""Batch norm with the batch's own moments, in every mode (no running
+    statistics; what the official ``tflib`` batch norms compute): for ``x`` of shape
+    ``[N, C, H, W]``,
+
+    $$
+    y_{n,c,h,w} = \gamma_c \, \frac{x_{n,c,h,w} - \mu_c}{\sqrt{\sigma^2_c + \epsilon}} + \beta_c,
+    $$
+
+    with $\mu_c$, $\sigma^2_c$ the mean and (biased) variance over batch and space,
+    $\gamma$ = ``weight`` and $\beta$ = ``bias`` (1 and 0 when None).
+
+    Examples:
+        >>> import paddle
+        >>> from ppsci_ext.arch.functional import batch_standardize
+        >>> y = batch_standardize(paddle.randn([8, 3, 4, 4]) * 5 + 2)
+        >>> abs(float(y.mean())) < 1e-5, round(float(y.std(unbiased=False)), 3)
+        (True, 1.0)
+    """
+    c = x.shape[1]
+    if paddle.in_dynamic_mode():
+        # Paddle's fused kernel; the running buffers it wants are throw-away tensors
+        return F.batch_norm(x, paddle.zeros([c]), paddle.ones([c]), weight, bias,
+                            training=True, epsilon=epsilon)
+    # Explicit moments in a static (exported) program: there Paddle runs batch_norm
+    # in test mode, which would read the throw-away statistics.
+    mean = x.mean(axis=[0, 2, 3], keepdim=True)
+    var = (x - mean).square().mean(axis=[0, 2, 3], keepdim=True)
+    y = (x - mean) * paddle.rsqrt(var + epsilon)
+    if weight is not None:
+        y = y * weight.reshape([1, c, 1, 1]).expand(y.shape)
+    return add_channel_bias(y, bias)
 
 
 def linear(x: paddle.Tensor, weight: paddle.Tensor, bias: Optional[paddle.Tensor]) -> paddle.Tensor:

@@ -1,5 +1,6 @@
 r"""Generator and critic of the paper's MNIST experiment (official ``gan_mnist.py``,
-``DIM = 64``), without batch norm in either network (the official WGAN-GP setting).
+``DIM = 64``), without batch norm in either network (the official WGAN-GP setting;
+the generator's batch norms of the official code's other modes are an option).
 
 Both follow the official TensorFlow code's geometry. Its 5x5 stride-2 convolutions
 use TensorFlow's ``"SAME"`` padding: going from size $2H$ to $H$ pads 1 row and column
@@ -30,6 +31,7 @@ from ppsci_ext.arch.base import CriticArch
 from ppsci_ext.arch.base import GeneratorArch
 from ppsci_ext.arch.functional import add_channel_bias
 from ppsci_ext.arch.layers import Linear
+from ppsci_ext.arch.layers import StandingBatchNorm2D
 
 __all__ = ["MnistGenerator", "MnistCritic"]
 
@@ -94,6 +96,12 @@ class MnistGenerator(GeneratorArch):
     \end{aligned}
     $$
 
+    With ``batch_norm`` each ReLU's input is batch-normalised first (per channel,
+    over the batch and the pixels; in eval mode with standing statistics:
+    :class:`~ppsci_ext.arch.layers.StandingBatchNorm2D`), as the official code does in
+    its non-penalty modes; the critic never has batch norm, which would break the
+    penalty's per-sample gradients.
+
     Args:
         input_keys (Tuple[str, ...]): Name of the noise input. Defaults to ("z",).
         output_keys (Tuple[str, ...]): Name of the images. Defaults to ("x",).
@@ -106,6 +114,9 @@ class MnistGenerator(GeneratorArch):
             pixel. Only for weights in PaddleScience's layout: the compat loader
             (:func:`ppsci_ext.compat.paddlescience_mnist.adapt`) builds the network
             with it; leave it False otherwise. Defaults to False.
+        batch_norm (bool): Batch norm before each ReLU; eval mode needs
+            :meth:`refresh_standing_statistics` after the weights change (the
+            trainer does it). Defaults to False (the official WGAN-GP generator).
 
     Examples:
         >>> import paddle
@@ -125,12 +136,14 @@ class MnistGenerator(GeneratorArch):
         noise_dim: int = 128,
         dim: int = 64,
         paddlescience_padding: bool = False,
+        batch_norm: bool = False,
     ):
         super().__init__()
         self.input_keys = tuple(input_keys)
         self.output_keys = tuple(output_keys)
         self.noise_dim = noise_dim
         self.dim = dim
+        self.batch_norm = bool(batch_norm)
         self.sample_shape = (1, 28, 28)
         self.linear = Linear(
             noise_dim, 4 * 4 * 4 * dim, weight_attr=nn.initializer.XavierUniform(),
@@ -142,26 +155,36 @@ class MnistGenerator(GeneratorArch):
             2 * dim, dim, _PADDLESCIENCE_PAD_BEFORE if paddlescience_padding else _TF_PAD_BEFORE
         )
         self.deconv3 = _Deconv5x5(dim, 1)
+        if self.batch_norm:
+            self.norm1 = StandingBatchNorm2D(4 * dim)
+            self.norm2 = StandingBatchNorm2D(2 * dim)
+            self.norm3 = StandingBatchNorm2D(dim)
 
     @staticmethod
     def settings_in(state: Dict[str, Any]) -> Dict[str, int]:
-        """The ``noise_dim`` and ``dim`` a state dict (this class's names) was saved
-        from, read off its shapes; empty when the names are not this class's.
+        """The ``noise_dim``, ``dim`` and ``batch_norm`` a state dict (this class's
+        names) was saved with, read off its shapes and names; empty when the names
+        are not this class's.
 
         Examples:
             >>> from ppsci_ext.arch import MnistGenerator
             >>> MnistGenerator.settings_in(MnistGenerator(noise_dim=8, dim=4).state_dict())
-            {'noise_dim': 8, 'dim': 4}
+            {'noise_dim': 8, 'dim': 4, 'batch_norm': False}
         """
         if "linear.weight" not in state or "deconv3.weight" not in state:
             return {}
         return {"noise_dim": int(state["linear.weight"].shape[0]),
-                "dim": int(state["deconv3.weight"].shape[0])}
+                "dim": int(state["deconv3.weight"].shape[0]),
+                "batch_norm": "norm1.weight" in state}
+
+    def _normalised(self, name: str, h: paddle.Tensor) -> paddle.Tensor:
+        return getattr(self, name)(h) if self.batch_norm else h
 
     def _generate(self, z: paddle.Tensor) -> paddle.Tensor:
-        h = F.relu(self.linear(z)).reshape([-1, 4 * self.dim, 4, 4])
-        h = F.relu(self.deconv1(h))[:, :, :7, :7]
-        h = F.relu(self.deconv2(h))
+        h = self.linear(z).reshape([-1, 4 * self.dim, 4, 4])
+        h = F.relu(self._normalised("norm1", h))
+        h = F.relu(self._normalised("norm2", self.deconv1(h)[:, :, :7, :7]))
+        h = F.relu(self._normalised("norm3", self.deconv2(h)))
         return F.sigmoid(self.deconv3(h))
 
     def forward(self, x: Dict[str, paddle.Tensor]) -> Dict[str, paddle.Tensor]:

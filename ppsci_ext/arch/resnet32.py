@@ -42,6 +42,7 @@ from paddle import nn
 from ppsci_ext.arch.base import CriticArch
 from ppsci_ext.arch.base import GeneratorArch
 from ppsci_ext.arch.functional import add_channel_bias
+from ppsci_ext.arch.functional import batch_standardize
 from ppsci_ext.arch.functional import conv2d_bias_channel
 from ppsci_ext.arch.functional import conv_mean_pool
 from ppsci_ext.arch.functional import upsample_conv
@@ -224,19 +225,7 @@ class ConditionalBatchNorm2D(nn.Layer):
         scale = paddle.gather(self.scale, labels).reshape([-1, c, 1, 1]).expand(x.shape)
         offset = paddle.gather(self.offset, labels).reshape([-1, c, 1, 1]).expand(x.shape)
         if not self.running_stats:
-            if not self.training:
-                # Explicit moments: an exported (inference) program runs batch_norm in
-                # test mode, which would use the throw-away statistics below.
-                mean = x.mean(axis=[0, 2, 3], keepdim=True)
-                var = (x - mean).square().mean(axis=[0, 2, 3], keepdim=True)
-                return (x - mean) * paddle.rsqrt(var + self.epsilon) * scale + offset
-            # Batch moments through Paddle's fused kernel (4-5x faster forward and
-            # backward than composing them); the running buffers it wants are
-            # throw-away tensors, as this layer keeps no statistics.
-            h = F.batch_norm(
-                x, paddle.zeros([c]), paddle.ones([c]), training=True, epsilon=self.epsilon
-            )
-            return h * scale + offset
+            return batch_standardize(x, epsilon=self.epsilon) * scale + offset
         if self.training:
             mean = x.mean(axis=[0, 2, 3], keepdim=True)
             count = x.shape[0] * x.shape[2] * x.shape[3]

@@ -665,7 +665,7 @@ def load_weights(model, path: Optional[str], what: str, key: str):
         adapted = paddlescience.adapt(state, model)
         if adapted is not None:
             wanted, (model, state, layout) = model, adapted
-            note = _width_note(wanted, state, what, "the file's width is used")
+            note = _width_note(wanted, state, what, "the file's settings are used")
             logger.message(f"{path}: read PaddleScience layout '{layout}'" + (f" ({note})" if note else ""))
     try:
         ckpt.load_state_dict_strict(model, state, f"{what} weights {path!r} ({key})")
@@ -679,8 +679,9 @@ def load_weights(model, path: Optional[str], what: str, key: str):
 
 def _width_note(model, state: Dict[str, Any], what: str, advice: str) -> str:
     """``"the file holds MODEL.generator.dim=64; the config has dim 16: <advice>"`` when
-    the widths a state dict was saved with (the network class's ``settings_in``)
-    differ from ``model``'s; '' otherwise or when the class cannot tell."""
+    the widths (or other settings: ``batch_norm``) a state dict was saved with (the
+    network class's ``settings_in``) differ from ``model``'s; '' otherwise or when
+    the class cannot tell."""
     settings_in = getattr(type(model), "settings_in", None)
     saved = settings_in(state) if settings_in else {}
     differ = {k: v for k, v in saved.items() if getattr(model, k, v) != v}

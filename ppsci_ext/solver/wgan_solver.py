@@ -464,15 +464,18 @@ class WGANSolver(ppsci.solver.Solver):
 
     @contextlib.contextmanager
     def averaged_generator(self):
-        """Temporarily put the averaged weights (if any) into the generator."""
-        if self.ema_model is None:
-            yield
-            return
-        self.ema_model.apply_shadow()
+        """Temporarily put the averaged weights (if any) into the generator, with
+        standing statistics for them where it has
+        :class:`~ppsci_ext.arch.layers.StandingBatchNorm2D` layers: the generator
+        as it samples and as it is saved."""
+        if self.ema_model is not None:
+            self.ema_model.apply_shadow()
         try:
+            self.generator_arch.refresh_standing_statistics(self.generator_batch_size)
             yield
         finally:
-            self.ema_model.restore()
+            if self.ema_model is not None:
+                self.ema_model.restore()
 
     # ------------------------------------------------------------ checkpoints
     def _rank0(self) -> bool:
