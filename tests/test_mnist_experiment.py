@@ -69,7 +69,7 @@ def test_default_recipe_and_official_preset():
     assert (cfg.TRAIN.epochs * cfg.TRAIN.iters_per_epoch, cfg.TRAIN.n_critic, cfg.LOSS.penalty_weight) == (11000, 1, 10)
     assert (cfg.MODEL.generator.dim, cfg.MODEL.critic.dim, cfg.MODEL.generator.batch_norm) == (16, 16, True)
     assert (cfg.TRAIN.processes, cfg.TRAIN.batch_size.critic, cfg.TRAIN.batch_size.generator) == (2, 50, 50)
-    assert (opt.learning_rate, opt.critic_learning_rate, opt.lr_decay) == (2e-3, 4e-3, "linear")
+    assert (opt.learning_rate, opt.critic_learning_rate, opt.lr_decay) == (1e-3, 2e-3, "linear")
     assert (cfg.TRAIN.ema.use_ema, cfg.TRAIN.ema.decay, cfg.LOSS.penalty_interval) == (True, 0.99, 1)
     official = mnist_cfg("preset=mnist_official")
     opt = official.TRAIN.optimizer
