@@ -67,7 +67,7 @@ class GeneratorArch(_DictArch):
         was_training = self.training
         self.train()
         for norm in norms:
-            norm.gathered = [0.0, 0.0, 0]
+            norm.gathered = []
         try:
             for _ in range(max(1, num_samples // batch_size)):
                 inputs = {self.input_keys[0]: paddle.to_tensor(
@@ -77,9 +77,9 @@ class GeneratorArch(_DictArch):
                         rng.integers(0, self.num_classes, batch_size).astype("int64"))
                 self(inputs)
             for norm in norms:
-                mean_sum, var_sum, count = norm.gathered
-                paddle.assign(mean_sum / count, norm._mean)
-                paddle.assign(var_sum / count, norm._variance)
+                means, variances = zip(*norm.gathered)
+                paddle.assign(paddle.stack(means).mean(axis=0), norm._mean)
+                paddle.assign(paddle.stack(variances).mean(axis=0), norm._variance)
         finally:
             for norm in norms:
                 norm.gathered = None

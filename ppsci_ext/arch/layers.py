@@ -28,7 +28,6 @@ class Linear(nn.Linear):
         return linear(x, self.weight, self.bias)
 
 
-
 class StandingBatchNorm2D(nn.Layer):
     r"""Batch norm for generators: in training it normalises with the batch's own
     moments (as every batch norm), in eval mode with *standing statistics*,
@@ -69,8 +68,8 @@ class StandingBatchNorm2D(nn.Layer):
         )
         self.register_buffer("_mean", paddle.zeros([num_features]))
         self.register_buffer("_variance", paddle.ones([num_features]))
-        #: [sum of batch means, sum of batch variances, batches] while standing
-        #: statistics are being gathered; None otherwise
+        #: each batch's (mean, variance) while standing statistics are being
+        #: gathered; None otherwise
         self.gathered = None
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
@@ -83,8 +82,7 @@ class StandingBatchNorm2D(nn.Layer):
             with paddle.no_grad():
                 mean = x.mean(axis=[0, 2, 3])
                 var = (x - mean.reshape([1, -1, 1, 1])).square().mean(axis=[0, 2, 3])
-                self.gathered = [self.gathered[0] + mean, self.gathered[1] + var,
-                                 self.gathered[2] + 1]
+                self.gathered.append((mean, var))
         return batch_standardize(x, self.weight, self.bias, self.epsilon)
 
     def extra_repr(self) -> str:

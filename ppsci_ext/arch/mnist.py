@@ -155,13 +155,13 @@ class MnistGenerator(GeneratorArch):
             2 * dim, dim, _PADDLESCIENCE_PAD_BEFORE if paddlescience_padding else _TF_PAD_BEFORE
         )
         self.deconv3 = _Deconv5x5(dim, 1)
-        if self.batch_norm:
-            self.norm1 = StandingBatchNorm2D(4 * dim)
-            self.norm2 = StandingBatchNorm2D(2 * dim)
-            self.norm3 = StandingBatchNorm2D(dim)
+        # without batch norm the norms are identities (no parameters: the state dict
+        # stays the official network's)
+        norm = StandingBatchNorm2D if self.batch_norm else (lambda channels: nn.Identity())
+        self.norm1, self.norm2, self.norm3 = norm(4 * dim), norm(2 * dim), norm(dim)
 
     @staticmethod
-    def settings_in(state: Dict[str, Any]) -> Dict[str, int]:
+    def settings_in(state: Dict[str, Any]) -> Dict[str, Any]:
         """The ``noise_dim``, ``dim`` and ``batch_norm`` a state dict (this class's
         names) was saved with, read off its shapes and names; empty when the names
         are not this class's.
@@ -177,14 +177,11 @@ class MnistGenerator(GeneratorArch):
                 "dim": int(state["deconv3.weight"].shape[0]),
                 "batch_norm": "norm1.weight" in state}
 
-    def _normalised(self, name: str, h: paddle.Tensor) -> paddle.Tensor:
-        return getattr(self, name)(h) if self.batch_norm else h
-
     def _generate(self, z: paddle.Tensor) -> paddle.Tensor:
         h = self.linear(z).reshape([-1, 4 * self.dim, 4, 4])
-        h = F.relu(self._normalised("norm1", h))
-        h = F.relu(self._normalised("norm2", self.deconv1(h)[:, :, :7, :7]))
-        h = F.relu(self._normalised("norm3", self.deconv2(h)))
+        h = F.relu(self.norm1(h))
+        h = F.relu(self.norm2(self.deconv1(h)[:, :, :7, :7]))
+        h = F.relu(self.norm3(self.deconv2(h)))
         return F.sigmoid(self.deconv3(h))
 
     def forward(self, x: Dict[str, paddle.Tensor]) -> Dict[str, paddle.Tensor]:
