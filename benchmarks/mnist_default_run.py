@@ -62,7 +62,7 @@ def main() -> int:
     train_s = _run(["mode=train", f"output_dir={out}", "TRAIN.overwrite=true", *args.overrides],
                    out / "benchmark_train.log")
     # the networks and the data the run trained with (a recipe with other widths)
-    shared = [o for o in args.overrides if o.split("=")[0].startswith(("MODEL.", "DATA."))]
+    shared = [o for o in args.overrides if o.split("=")[0].startswith(("MODEL.", "DATA.", "EVAL."))]
     _run(["mode=eval", f"output_dir={out}",
           f"EVAL.pretrained_gen_model_path={out / 'model_generator.pdparams'}", *shared],
          out / "benchmark_eval.log")
@@ -88,6 +88,13 @@ def main() -> int:
     print(f"classes present {samples['classes_present']}, KL from uniform "
           f"{samples['kl_from_uniform']:.4f}, classifier Frechet distance "
           f"{samples['frechet_distance']:.1f}; grid: {out / 'samples.png'}")
+    alone = metrics.get("samples_without_selection")
+    if alone is not None:
+        chosen = metrics["critic_selection"]
+        print(f"critic selection: the {samples['num_samples']} samples above are the "
+              f"{100 * chosen['keep']:.0f}% of {chosen['drawn']} drawn that the critic rates highest; "
+              f"the generator's samples alone: confident {100 * alone['confident_share']:.1f}%, "
+              f"KL {alone['kl_from_uniform']:.4f}, Frechet distance {alone['frechet_distance']:.1f}")
     return 0 if budget_ok and confident_ok and shares_ok else 1
 
 

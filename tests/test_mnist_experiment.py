@@ -95,6 +95,8 @@ def test_default_recipe_and_official_preset():
         ("EVAL.batch_size=0", "EVAL.batch_size=0 is not valid: an integer >= 1"),
         ("INFER.num_samples=0", "INFER.num_samples=0 is not valid"),
         ("TRAIN.grid_freq=0", "TRAIN.grid_freq=0 is not valid: null or an integer >= 1"),
+        ("EVAL.critic_keep=0", "EVAL.critic_keep=0 is not valid: a number in (0, 1]"),
+        ("EVAL.critic_keep=1.5", "EVAL.critic_keep=1.5 is not valid: a number in (0, 1]"),
         ("LOSS.penalty_weight=-1", "LOSS.penalty_weight=-1 is not valid: a number >= 0"),
         ("TRAIN.n_critic=0", "TRAIN.n_critic=0 is not valid: an integer >= 1"),
         ("TRAIN.optimizer.lr_decay=cosine", "TRAIN.optimizer.lr_decay='cosine' is not valid"),
@@ -259,6 +261,78 @@ def test_export_and_infer_give_evals_images(evaluated, tiny_mnist):
     assert images.shape == (NUM_EVAL, 28, 28)
     np.testing.assert_allclose(np.load(out / "infer_samples.npy"), np.load(out / "samples.npy"), atol=1e-5)
     assert np.asarray(Image.open(out / "infer_samples.png")).shape == (GRID_PIXELS, GRID_PIXELS)
+
+
+KEEP = 0.4  # of 60 images drawn, the critic's best 24 (NUM_EVAL) are kept
+
+
+@pytest.fixture(scope="module")
+def selected(evaluated, tiny_mnist, tmp_path_factory):
+    """Eval of the trained run with critic selection, in a folder of its own."""
+    out, cache = evaluated
+    folder = tmp_path_factory.mktemp("selected")
+    base = [f"output_dir={folder}", *small(tiny_mnist), "EVAL.inception=false", f"EVAL.critic_keep={KEEP}",
+            f"EVAL.pretrained_gen_model_path={out}/model_generator.pdparams"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PPSCI_EXT_CACHE", str(cache))
+        metrics = mnist.evaluate(mnist_cfg("mode=eval", *base))
+    return folder, base, metrics
+
+
+def test_critic_selection_keeps_the_samples_the_critic_rates_highest(evaluated, selected):
+    out, _ = evaluated
+    folder, base, metrics = selected
+    chosen = metrics["critic_selection"]  # the critic: model_discriminator.pdparams beside the generator
+    assert chosen["critic"] == str(out / "model_discriminator.pdparams") and chosen["drawn"] == 60
+    # the generator's samples alone are scored too: exactly what eval without selection gave
+    alone = json.loads((out / "metrics.json").read_text())["samples"]
+    assert metrics["samples_without_selection"] == pytest.approx(alone)
+    # the kept samples are the critic's 24 best of the 60 drawn, in the order drawn
+    cfg = mnist_cfg("mode=eval", *base)
+    generator, critic = common.build_networks(cfg)
+    generator.set_state_dict(paddle.load(str(out / "model_generator.pdparams")))
+    critic.set_state_dict(paddle.load(str(out / "model_discriminator.pdparams")))
+    drawn = common.sample(generator, 60, seed=cfg.seed)
+    scores = common.critic_values(critic.eval(), drawn)
+    best = np.sort(np.argsort(-scores)[:NUM_EVAL])
+    kept = np.load(folder / "samples.npy")
+    np.testing.assert_allclose(kept, drawn[best].reshape(-1, 28, 28), atol=1e-6)
+    assert scores[best].min() >= np.delete(scores, best).max()
+    assert metrics["samples"]["num_samples"] == NUM_EVAL
+
+
+def test_export_with_the_critic_lets_infer_select_as_eval_does(evaluated, selected):
+    out, _ = evaluated
+    folder, base, _ = selected
+    # INFER.critic_keep follows EVAL.critic_keep; the critic is found beside the generator
+    mnist.export(mnist_cfg("mode=export", *base, f"INFER.pretrained_model_path={out}/model_generator.pdparams"))
+    images = mnist.infer(mnist_cfg("mode=infer", *base))
+    np.testing.assert_allclose(images, np.load(folder / "samples.npy"), atol=1e-5)
+    # the same export without selection gives the generator's first samples
+    unselected = mnist.infer(mnist_cfg("mode=infer", *base, "INFER.critic_keep=1"))
+    np.testing.assert_allclose(unselected, np.load(out / "samples.npy"), atol=1e-5)
+
+
+def test_infer_selection_needs_an_export_with_the_critic(evaluated, tiny_mnist, tmp_path):
+    out, _ = evaluated
+    base = [f"output_dir={tmp_path}", *small(tiny_mnist)]
+    mnist.export(mnist_cfg("mode=export", *base, f"INFER.pretrained_model_path={out}/model_generator.pdparams"))
+    with pytest.raises(common.ConfigError) as info:
+        mnist.infer(mnist_cfg("mode=infer", *base, "INFER.critic_keep=0.5"))
+    assert "exported without its critic: run mode=export with INFER.critic_keep=0.5" in str(info.value)
+
+
+def test_critic_selection_without_a_critic_names_both_ways_out(evaluated, tiny_mnist, tmp_path):
+    out, _ = evaluated
+    lone = tmp_path / "model_generator.pdparams"
+    lone.write_bytes((out / "model_generator.pdparams").read_bytes())
+    cfg = mnist_cfg("mode=eval", f"output_dir={tmp_path}", *small(tiny_mnist),
+                    f"EVAL.pretrained_gen_model_path={lone}", "EVAL.critic_keep=0.5")
+    with pytest.raises(common.ConfigError) as info:
+        mnist.evaluate(cfg)
+    message = str(info.value)
+    assert str(tmp_path / "model_discriminator.pdparams") in message
+    assert "EVAL.pretrained_dis_model_path" in message and "EVAL.critic_keep=1" in message
 
 
 def test_errors_end_in_one_line_from_the_entry_point(tmp_path):

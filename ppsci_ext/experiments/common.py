@@ -790,6 +790,18 @@ def infer_samples(cfg: DictConfig, noise_dim: int, num_classes: int = 0):
 
     Returns ``(samples, labels)``; ``labels`` (the classes drawn uniformly for a
     conditional generator) is None for an unconditional one.
+    """
+    outputs, labels = infer_outputs(cfg, noise_dim, cfg.INFER.num_samples, num_classes)
+    return outputs[0], labels
+
+
+def infer_outputs(cfg: DictConfig, noise_dim: int, num_samples: int, num_classes: int = 0):
+    """Run the exported model of ``INFER`` on ``num_samples`` noise vectors (seeded
+    by ``seed``, in batches of ``INFER.batch_size``) with Paddle Inference.
+
+    Returns ``(outputs, labels)``: every output of the model as a numpy array (the
+    samples first; an export with its critic adds the critic's scores), and the
+    classes drawn uniformly for a conditional generator (None for an unconditional one).
 
     The predictor is configured here rather than by PaddleScience's
     ``deploy.python_infer``: that one turns on memory optimisation, which fails in
@@ -819,19 +831,20 @@ def infer_samples(cfg: DictConfig, noise_dim: int, num_classes: int = 0):
     predictor = inference.create_predictor(config)
 
     rng = np.random.default_rng(cfg.seed)
-    n = cfg.INFER.num_samples
+    n = num_samples
     inputs = {cfg.MODEL.generator.input_keys[0]: rng.standard_normal((n, noise_dim)).astype("float32")}
     labels = rng.integers(0, num_classes, n).astype("int64") if num_classes else None
     if num_classes:
         inputs[cfg.MODEL.generator.input_keys[1]] = labels
-    output = predictor.get_output_handle(predictor.get_output_names()[0])
-    batches = []
+    outputs = [predictor.get_output_handle(name) for name in predictor.get_output_names()]
+    batches = [[] for _ in outputs]
     for start in range(0, n, cfg.INFER.batch_size):
         for name, values in inputs.items():
             predictor.get_input_handle(name).copy_from_cpu(values[start : start + cfg.INFER.batch_size])
         predictor.run()
-        batches.append(output.copy_to_cpu())
-    return np.concatenate(batches), labels
+        for handle, got in zip(outputs, batches):
+            got.append(handle.copy_to_cpu())
+    return [np.concatenate(got) for got in batches], labels
 
 
 def critic_values(critic, points: np.ndarray, batch_size: int = 4096) -> np.ndarray:

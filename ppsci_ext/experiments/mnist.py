@@ -26,10 +26,16 @@ test split). Without the cached classifier or the Inception weights, the samples
 the grid are still written, and ``metrics.json`` and the log name the missing file
 and the command that gets it.
 
-``mode=export`` saves the generator as a Paddle inference model; ``mode=infer``
-draws ``INFER.num_samples`` images from it with Paddle Inference
-(``infer_samples.npy`` and the grid ``infer_samples.png``). For the same ``seed`` and
-number of samples, eval and infer give the same images.
+With ``EVAL.critic_keep`` < 1 eval draws more images than it keeps and keeps those
+the critic rates most real (:mod:`ppsci_ext.experiments.critic_selection`; the critic
+is ``EVAL.pretrained_dis_model_path``, by default the one beside the generator);
+``metrics.json`` then scores the generator's samples alone beside them.
+
+``mode=export`` saves the generator as a Paddle inference model (with its critic when
+``INFER.critic_keep`` < 1); ``mode=infer`` draws ``INFER.num_samples`` images from it
+with Paddle Inference (``infer_samples.npy`` and the grid ``infer_samples.png``). For
+the same ``seed``, number of samples and share kept, eval and infer give the same
+images.
 """
 
 from __future__ import annotations
@@ -49,6 +55,10 @@ from ppsci_ext.data.mnist import MnistDataError
 from ppsci_ext.data.mnist import load_mnist
 from ppsci_ext.experiments import common
 from ppsci_ext.experiments import inception_eval
+from ppsci_ext.experiments.critic_selection import ScoredGenerator
+from ppsci_ext.experiments.critic_selection import best_of
+from ppsci_ext.experiments.critic_selection import drawn_count
+from ppsci_ext.experiments.critic_selection import select_by_critic
 from ppsci_ext.metric import classifier as clf
 
 __all__ = [
@@ -88,9 +98,10 @@ _WHERE = (
 CONFIG_KEYS = common.config_keys({
     "DATA": {"data_path": None},
     "TRAIN": {"grid_freq": None, "eval_num_samples": None},
-    "EVAL": {k: None for k in ("pretrained_gen_model_path", "num_samples", "inception", "is_splits", "batch_size",
+    "EVAL": {k: None for k in ("pretrained_gen_model_path", "pretrained_dis_model_path", "critic_keep",
+                               "num_samples", "inception", "is_splits", "batch_size",
                                "inception_weights", "cache_dir", "fid_reference")},
-    "INFER": {"num_samples": None},
+    "INFER": {"num_samples": None, "critic_keep": None, "pretrained_dis_model_path": None},
 })
 
 
@@ -125,6 +136,10 @@ def check_config(cfg: DictConfig) -> None:
             )
         common.require(value >= splits, key, value,
                        f"an integer >= EVAL.is_splits={splits} (the Inception Score's splits)")
+    for section in ("EVAL", "INFER"):
+        keep = cfg[section].critic_keep
+        common.require(common.is_number(keep) and 0 < keep <= 1, f"{section}.critic_keep", keep,
+                       "a number in (0, 1]: the share of drawn samples kept (1: no critic selection)")
     n = cfg.INFER.num_samples
     if not (common.is_int(n) and n >= 1):
         raise common.ConfigError(f"INFER.num_samples={n!r} is not valid: an integer >= 1")
@@ -334,8 +349,42 @@ def eval_generator(cfg: DictConfig):
     return generator
 
 
-def _classifier_metrics(cfg: DictConfig, fake: np.ndarray) -> dict:
-    """Scores of ``fake`` and of as many real test images, or why there are none."""
+#: per config section: the key of the generator weights that critic selection pairs with a critic
+_GENERATOR_KEY = {"EVAL": "pretrained_gen_model_path", "INFER": "pretrained_model_path"}
+
+
+def selection_critic(cfg: DictConfig, section: str = "EVAL"):
+    """The critic that ranks samples when ``<section>.critic_keep`` < 1, in eval mode,
+    and its path; ``(None, None)`` when every sample is kept.
+
+    ``<section>.pretrained_dis_model_path`` null means the ``model_discriminator.pdparams``
+    that a training run writes beside the generator's weights (``EVAL.pretrained_gen_model_path``,
+    or ``INFER.pretrained_model_path`` for ``mode=export``).
+    """
+    keys = cfg[section]
+    if keys.critic_keep == 1:
+        return None, None
+    path = keys.pretrained_dis_model_path
+    if not path:
+        gen_dir = os.path.dirname(os.path.abspath(str(keys[_GENERATOR_KEY[section]])))
+        path = os.path.join(gen_dir, "model_discriminator.pdparams")
+        if not os.path.isfile(path):
+            raise common.ConfigError(
+                f"{section}.critic_keep={keys.critic_keep} keeps the samples the critic rates most "
+                f"real, but there is no critic: {section}.pretrained_dis_model_path is null and "
+                f"{path} does not exist. Set {section}.pretrained_dis_model_path to the critic "
+                f"trained with this generator, or {section}.critic_keep=1 to use the generator's "
+                "samples alone."
+            )
+    _, critic = common.build_networks(cfg)
+    critic = common.load_weights(critic, path, "critic", f"{section}.pretrained_dis_model_path")
+    critic.eval()
+    return critic, path
+
+
+def _classifier_metrics(cfg: DictConfig, fake: np.ndarray, unselected: Optional[np.ndarray] = None) -> dict:
+    """Scores of ``fake`` (and of the generator's ``unselected`` samples, when critic
+    selection chose ``fake``) and of as many real test images, or why there are none."""
     try:
         model = clf.load_classifier()
     except FileNotFoundError as exc:
@@ -345,9 +394,11 @@ def _classifier_metrics(cfg: DictConfig, fake: np.ndarray) -> dict:
     reference = clf.reference_stats(data_path=cfg.DATA.data_path)
     real = _data(cfg, "test")
     n = min(len(fake), len(real))
+    scores = {"classifier": clf.classifier_path(), "samples": clf.classifier_scores(fake, model, reference)}
+    if unselected is not None:
+        scores["samples_without_selection"] = clf.classifier_scores(unselected, model, reference)
     return {
-        "classifier": clf.classifier_path(),
-        "samples": clf.classifier_scores(fake, model, reference),
+        **scores,
         "real_test": clf.classifier_scores(real[:n], model, reference),
         "real_test_note": (
             f"the reference: the first {n} real test images scored the same way; their "
@@ -370,19 +421,37 @@ def evaluate(cfg: DictConfig) -> dict:
     """
     out_dir = common.prepare_output_dir(cfg)
     generator = eval_generator(cfg)
+    critic, critic_path = selection_critic(cfg)
     # the Inception weights are looked up first (cheap): a missing file is reported at once
     net, not_computed = inception_eval.find_network(cfg)
     for why in not_computed.values():
         logger.warning(f"{why} The samples and samples.png are written regardless.")
-    fake = common.sample(generator, cfg.EVAL.num_samples, seed=cfg.seed)
+    n, keep = cfg.EVAL.num_samples, cfg.EVAL.critic_keep
+    unselected = None
+    if critic is None:
+        fake = common.sample(generator, n, seed=cfg.seed)
+    else:
+        chosen = select_by_critic(generator, critic, n, keep, cfg.seed)
+        # the first n drawn are what EVAL.critic_keep=1 gives: the generator alone
+        fake, unselected = chosen.kept, chosen.drawn[:n]
     np.save(os.path.join(out_dir, "samples.npy"), fake.reshape(-1, 28, 28).astype("float32"))
     save_grid(fake, os.path.join(out_dir, "samples.png"))
     metrics = {
         "generator": str(cfg.EVAL.pretrained_gen_model_path),
         "num_samples": int(cfg.EVAL.num_samples),
         "seed": int(cfg.seed),
+        "critic_selection": None if critic is None else {
+            "critic": str(critic_path),
+            "keep": float(keep),
+            "drawn": int(len(chosen.drawn)),
+            "note": (
+                "samples are the num_samples of the drawn ones the critic scores highest; "
+                "samples_without_selection scores the first num_samples drawn, the "
+                "generator's samples alone (EVAL.critic_keep=1)"
+            ),
+        },
     }
-    metrics.update(_classifier_metrics(cfg, fake))
+    metrics.update(_classifier_metrics(cfg, fake, unselected))
     reference = _fid_reference(cfg, net) if "FID" not in not_computed else (None, None, None)
     metrics.update(inception_eval.score_samples(
         cfg, to_pixels(fake), net, not_computed, reference, note=_INCEPTION_NOTE.format(n=len(fake))))
@@ -395,11 +464,14 @@ def evaluate(cfg: DictConfig) -> dict:
 
 def export(cfg: DictConfig) -> str:
     """Save the generator of ``INFER.pretrained_model_path`` as a Paddle inference
-    model at ``INFER.export_path``; return that path."""
+    model at ``INFER.export_path``; return that path. With ``INFER.critic_keep`` < 1
+    the critic is exported with it (:class:`ScoredGenerator`: samples and scores), so
+    that ``mode=infer`` can select as eval does."""
     generator, _ = common.build_networks(cfg)
     generator = common.load_weights(generator, cfg.INFER.pretrained_model_path, "generator",
                                     "INFER.pretrained_model_path")
-    return common.export_generator(cfg, generator)
+    critic, _ = selection_critic(cfg, "INFER")
+    return common.export_generator(cfg, generator if critic is None else ScoredGenerator(generator, critic))
 
 
 def infer(cfg: DictConfig) -> np.ndarray:
@@ -407,7 +479,19 @@ def infer(cfg: DictConfig) -> np.ndarray:
     Inference; write ``infer_samples.npy`` (float32 ``[N, 28, 28]``) and the grid
     ``infer_samples.png``; return the images."""
     out_dir = common.prepare_output_dir(cfg)
-    images = common.infer_samples(cfg, cfg.MODEL.generator.noise_dim)[0]
+    n, keep = cfg.INFER.num_samples, cfg.INFER.critic_keep
+    outputs, _ = common.infer_outputs(cfg, cfg.MODEL.generator.noise_dim, drawn_count(n, keep))
+    if keep == 1:
+        images = outputs[0]
+    elif len(outputs) < 2:
+        raise common.ConfigError(
+            f"INFER.critic_keep={keep} selects by the critic's scores, but the model at "
+            f"INFER.export_path={cfg.INFER.export_path!r} was exported without its critic: run "
+            f"mode=export with INFER.critic_keep={keep} (it exports the critic with the "
+            "generator), or infer with INFER.critic_keep=1"
+        )
+    else:
+        images = outputs[0][best_of(outputs[1], n)]
     images = images.reshape(-1, 28, 28).astype("float32")
     np.save(os.path.join(out_dir, "infer_samples.npy"), images)
     save_grid(images, os.path.join(out_dir, "infer_samples.png"))
