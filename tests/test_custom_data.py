@@ -428,6 +428,7 @@ def test_two_field_arrays_come_back_in_their_units(tmp_path):
     assert (out / "infer_samples.png").is_file()
 
 
+@pytest.mark.slow  # two entry-point processes (train, eval): about 27 s
 def test_png_folder_through_the_entry_point(tmp_path):
     """The entry point on a folder with class subfolders: samples come back as PNG
     files in class subfolders."""
@@ -449,6 +450,7 @@ def test_png_folder_through_the_entry_point(tmp_path):
     assert Image.open(out / "eval" / "samples" / written[0]).mode == "RGB"
 
 
+@pytest.mark.slow  # an entry-point process: about 13 s
 def test_entry_point_reports_data_errors_in_one_line(tmp_path):
     write_csv(tmp_path / "t.csv", [[1, 2], [3, "inf"]] * 10, ["a", "b"])
     done = run_entry(SCRIPT, f"DATA.data_path={tmp_path}/t.csv", f"output_dir={tmp_path}/run", *SHORT)
