@@ -795,17 +795,13 @@ def infer_samples(cfg: DictConfig, noise_dim: int, num_classes: int = 0):
     return outputs[0], labels
 
 
-def infer_outputs(cfg: DictConfig, noise_dim: int, num_samples: int, num_classes: int = 0):
-    """Run the exported model of ``INFER`` on ``num_samples`` noise vectors (seeded
-    by ``seed``, in batches of ``INFER.batch_size``) with Paddle Inference.
+def inference_predictor(cfg: DictConfig):
+    """A Paddle Inference predictor of the model ``INFER`` exported, on
+    ``INFER.device``.
 
-    Returns ``(outputs, labels)``: every output of the model as a numpy array (the
-    samples first; an export with its critic adds the critic's scores), and the
-    classes drawn uniformly for a conditional generator (None for an unconditional one).
-
-    The predictor is configured here rather than by PaddleScience's
-    ``deploy.python_infer``: that one turns on memory optimisation, which fails in
-    Paddle 3.3.1 ("Not find predictor_id 0 and pass_name memory_optimize_pass")."""
+    Configured here rather than by PaddleScience's ``deploy.python_infer``: that one
+    turns on memory optimisation, which fails in Paddle 3.3.1 ("Not find
+    predictor_id 0 and pass_name memory_optimize_pass")."""
     from paddle import inference
 
     model_path = cfg.INFER.pdmodel_path
@@ -828,8 +824,21 @@ def infer_outputs(cfg: DictConfig, noise_dim: int, num_samples: int, num_classes
             # the conditional CIFAR-10 generator in Paddle 3.3.1.
             config.disable_mkldnn()
     config.switch_ir_optim(cfg.INFER.ir_optim)
-    predictor = inference.create_predictor(config)
+    return inference.create_predictor(config)
 
+
+def infer_outputs(cfg: DictConfig, noise_dim: int, num_samples: int, num_classes: int = 0,
+                  predictor=None):
+    """Run the exported model of ``INFER`` (or ``predictor``, made by
+    :func:`inference_predictor`) on ``num_samples`` noise vectors (seeded by
+    ``seed``, in batches of ``INFER.batch_size``).
+
+    Returns ``(outputs, labels)``: every output of the model as a numpy array (the
+    samples first; an export with its critic adds the critic's scores), and the
+    classes drawn uniformly for a conditional generator (None for an unconditional one).
+    """
+    if predictor is None:
+        predictor = inference_predictor(cfg)
     rng = np.random.default_rng(cfg.seed)
     n = num_samples
     inputs = {cfg.MODEL.generator.input_keys[0]: rng.standard_normal((n, noise_dim)).astype("float32")}

@@ -480,16 +480,18 @@ def infer(cfg: DictConfig) -> np.ndarray:
     ``infer_samples.png``; return the images."""
     out_dir = common.prepare_output_dir(cfg)
     n, keep = cfg.INFER.num_samples, cfg.INFER.critic_keep
-    outputs, _ = common.infer_outputs(cfg, cfg.MODEL.generator.noise_dim, drawn_count(n, keep))
-    if keep == 1:
-        images = outputs[0]
-    elif len(outputs) < 2:
+    predictor = common.inference_predictor(cfg)
+    if keep < 1 and len(predictor.get_output_names()) < 2:
         raise common.ConfigError(
             f"INFER.critic_keep={keep} selects by the critic's scores, but the model at "
             f"INFER.export_path={cfg.INFER.export_path!r} was exported without its critic: run "
             f"mode=export with INFER.critic_keep={keep} (it exports the critic with the "
             "generator), or infer with INFER.critic_keep=1"
         )
+    outputs, _ = common.infer_outputs(cfg, cfg.MODEL.generator.noise_dim, drawn_count(n, keep),
+                                      predictor=predictor)
+    if keep == 1:
+        images = outputs[0]
     else:
         images = outputs[0][best_of(outputs[1], n)]
     images = images.reshape(-1, 28, 28).astype("float32")
