@@ -42,9 +42,8 @@ def main() -> int:
         if not path.is_file():
             sys.exit(f"{path} does not exist: give the output_dir of a finished MNIST training run")
     generator = common.load_generator(str(config), str(run / "model_generator.pdparams"))
-    critic = common.load_weights(common.build_networks(OmegaConf.load(config))[1],
-                                 str(run / "model_discriminator.pdparams"), "critic", "the run's critic")
-    critic.eval()
+    critic = common.load_network(OmegaConf.load(config), "critic", str(run / "model_discriminator.pdparams"),
+                                 "the run's critic")
 
     model = clf.load_classifier()
     references = {}

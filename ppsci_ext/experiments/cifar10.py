@@ -405,10 +405,7 @@ def build_generator(cfg: DictConfig, path: Optional[str], key: str):
         ...                               "EVAL.pretrained_gen_model_path")
     """
     _resolve_keys(cfg)
-    generator, _ = common.build_networks(cfg)
-    generator = common.load_weights(generator, path, "generator", key)
-    generator.eval()
-    return generator
+    return common.load_network(cfg, "generator", path, key)
 
 
 def _critic_report(cfg: DictConfig, critic, samples: np.ndarray,
@@ -461,10 +458,8 @@ def evaluate(cfg: DictConfig) -> dict:
     generator = build_generator(cfg, ev.pretrained_gen_model_path, "EVAL.pretrained_gen_model_path")
     critic = None
     if ev.pretrained_dis_model_path:
-        _, critic = common.build_networks(cfg)
-        critic = common.load_weights(critic, ev.pretrained_dis_model_path, "critic",
+        critic = common.load_network(cfg, "critic", ev.pretrained_dis_model_path,
                                      "EVAL.pretrained_dis_model_path")
-        critic.eval()
     # What the metrics need is looked up first (cheap), so a missing file is
     # reported at once; the long work (samples, then the network) follows.
     net, not_computed = _inception_network(cfg)

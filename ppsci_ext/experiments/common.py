@@ -44,6 +44,7 @@ __all__ = [
     "build_networks",
     "build_solver",
     "load_weights",
+    "load_network",
     "load_generator",
     "sample",
 ]
@@ -692,6 +693,15 @@ def _width_note(model, state: Dict[str, Any], what: str, advice: str) -> str:
     return f"the file holds {held}; the config has {configured}: {advice}"
 
 
+def load_network(cfg: DictConfig, role: str, path: Optional[str], key: str):
+    """The ``role`` network (``"generator"`` or ``"critic"``) that ``cfg.MODEL`` names,
+    with the weights at ``path`` loaded by :func:`load_weights` (``key``: the config
+    key that gave the path, for messages), in eval mode."""
+    model = load_weights(_build_arch(cfg.MODEL[role]), path, role, key)
+    model.eval()
+    return model
+
+
 def load_generator(config, weights: str):
     """Build the generator a config names and load weights into it, in eval mode.
 
@@ -706,9 +716,7 @@ def load_generator(config, weights: str):
         >>> points = sample(gen, 1000, seed=0)  # doctest: +SKIP
     """
     cfg = OmegaConf.load(config) if isinstance(config, (str, os.PathLike)) else config
-    generator = load_weights(_build_arch(cfg.MODEL.generator), weights, "generator", "weights")
-    generator.eval()
-    return generator
+    return load_network(cfg, "generator", weights, "weights")
 
 
 @paddle.no_grad()

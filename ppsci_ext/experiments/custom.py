@@ -1018,10 +1018,7 @@ def _build_generator(cfg: DictConfig, record, path: str, key: str):
     if isinstance(state, dict):
         _check_weights_fit(state, record, f"The generator weights {key}={path!r}",
                            f"use the {SCALING_FILE} of the run that wrote them (DATA.scaling_path)")
-    generator, _ = common.build_networks(cfg)
-    generator = common.load_weights(generator, path, "generator", key)
-    generator.eval()
-    return generator
+    return common.load_network(cfg, "generator", path, key)
 
 
 def evaluate(cfg: DictConfig) -> dict:
@@ -1037,10 +1034,8 @@ def evaluate(cfg: DictConfig) -> dict:
                                  "EVAL.pretrained_gen_model_path")
     critic = None
     if ev.pretrained_dis_model_path:
-        _, critic = common.build_networks(cfg)
-        critic = common.load_weights(critic, ev.pretrained_dis_model_path, "critic",
+        critic = common.load_network(cfg, "critic", ev.pretrained_dis_model_path,
                                      "EVAL.pretrained_dis_model_path")
-        critic.eval()
     n, k = ev.num_samples, int(record["num_classes"])
     labels = class_draw(n, record.get("class_counts") or [1] * k, cfg.seed) if k else None
     fake_model = common.sample(generator, n, labels=labels, seed=cfg.seed, batch_size=ev.batch_size)

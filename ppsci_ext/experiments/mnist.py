@@ -342,11 +342,8 @@ def eval_generator(cfg: DictConfig):
         >>> from ppsci_ext.experiments import mnist
         >>> gen = mnist.eval_generator(cfg)  # doctest: +SKIP
     """
-    generator, _ = common.build_networks(cfg)
-    generator = common.load_weights(generator, cfg.EVAL.pretrained_gen_model_path, "generator",
-                                    "EVAL.pretrained_gen_model_path")
-    generator.eval()
-    return generator
+    return common.load_network(cfg, "generator", cfg.EVAL.pretrained_gen_model_path,
+                               "EVAL.pretrained_gen_model_path")
 
 
 #: per config section: the key of the generator weights that critic selection pairs with a critic
@@ -376,10 +373,7 @@ def selection_critic(cfg: DictConfig, section: str = "EVAL"):
                 f"trained with this generator, or {section}.critic_keep=1 to use the generator's "
                 "samples alone."
             )
-    _, critic = common.build_networks(cfg)
-    critic = common.load_weights(critic, path, "critic", f"{section}.pretrained_dis_model_path")
-    critic.eval()
-    return critic, path
+    return common.load_network(cfg, "critic", path, f"{section}.pretrained_dis_model_path"), path
 
 
 def _classifier_metrics(cfg: DictConfig, fake: np.ndarray, unselected: Optional[np.ndarray] = None) -> dict:
@@ -467,8 +461,7 @@ def export(cfg: DictConfig) -> str:
     model at ``INFER.export_path``; return that path. With ``INFER.critic_keep`` < 1
     the critic is exported with it (:class:`ScoredGenerator`: samples and scores), so
     that ``mode=infer`` can select as eval does."""
-    generator, _ = common.build_networks(cfg)
-    generator = common.load_weights(generator, cfg.INFER.pretrained_model_path, "generator",
+    generator = common.load_network(cfg, "generator", cfg.INFER.pretrained_model_path,
                                     "INFER.pretrained_model_path")
     critic, _ = selection_critic(cfg, "INFER")
     return common.export_generator(cfg, generator if critic is None else ScoredGenerator(generator, critic))

@@ -78,14 +78,12 @@ def _critic_grid(critic, real: np.ndarray, fake: np.ndarray, steps: int = 128):
 
 def evaluate(cfg: DictConfig) -> dict:
     out_dir = common.prepare_output_dir(cfg)
-    generator, critic = common.build_networks(cfg)
-    generator = common.load_weights(generator, cfg.EVAL.pretrained_gen_model_path, "generator",
+    generator = common.load_network(cfg, "generator", cfg.EVAL.pretrained_gen_model_path,
                                     "EVAL.pretrained_gen_model_path")
     with_critic = bool(cfg.EVAL.pretrained_dis_model_path)
     if with_critic:
-        critic = common.load_weights(critic, cfg.EVAL.pretrained_dis_model_path, "critic",
+        critic = common.load_network(cfg, "critic", cfg.EVAL.pretrained_dis_model_path,
                                      "EVAL.pretrained_dis_model_path")
-        critic.eval()
     fake = common.sample(generator, cfg.EVAL.num_samples, seed=cfg.seed)
     # Reference points from another seed than training's, so they are held out.
     real = sample_toy(cfg.DATA.mode, cfg.EVAL.num_samples, seed=cfg.seed + 1)
@@ -103,8 +101,7 @@ def evaluate(cfg: DictConfig) -> dict:
 
 
 def export(cfg: DictConfig) -> str:
-    generator, _ = common.build_networks(cfg)
-    generator = common.load_weights(generator, cfg.INFER.pretrained_model_path, "generator",
+    generator = common.load_network(cfg, "generator", cfg.INFER.pretrained_model_path,
                                     "INFER.pretrained_model_path")
     return common.export_generator(cfg, generator)
 
