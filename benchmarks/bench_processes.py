@@ -14,12 +14,9 @@ per run (the log's timestamps are to the second).
 """
 
 import argparse
-import io
-import pickle
 import re
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from datetime import datetime
@@ -33,17 +30,13 @@ _LOG_LINE = re.compile(r"\[(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d)\] ppsci INFO: \[Trai
 
 def random_cifar_archive(folder: Path, images_per_batch: int = 1000) -> Path:
     """A ``cifar-10-python.tar.gz`` of random images in the real layout."""
+    from ppsci_ext.data.cifar10 import write_cifar10
+
     rng = np.random.default_rng(0)
-    path = folder / "cifar-10-python.tar.gz"
-    with tarfile.open(path, "w:gz") as tar:
-        for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-            batch = {b"batch_label": name.encode(), b"labels": rng.integers(0, 10, images_per_batch).tolist(),
-                     b"data": rng.integers(0, 256, (images_per_batch, 3072), dtype=np.uint8)}
-            payload = pickle.dumps(batch, protocol=2)
-            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
-            info.size = len(payload)
-            tar.addfile(info, io.BytesIO(payload))
-    return path
+    def split(n):
+        return rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8), rng.integers(0, 10, n)
+    return Path(write_cifar10(folder / "cifar-10-python.tar.gz", split(5 * images_per_batch),
+                              split(images_per_batch)))
 
 
 def iterations_per_second(log_text: str) -> float:

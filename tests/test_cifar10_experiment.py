@@ -3,10 +3,8 @@ variants (WGAN-GP and AC-WGAN-GP) on a tiny archive in the exact
 cifar-10-python.tar.gz layout, resuming, eval, export, infer, config errors and
 PaddleScience's CIFAR-10 generators."""
 
-import io
 import json
-import pickle
-import tarfile
+from pathlib import Path
 
 import numpy as np
 import paddle
@@ -20,6 +18,7 @@ from conftest import run_entry
 from ppsci_ext.arch import ResNet32Generator
 from ppsci_ext.data.cifar10 import CIFAR10_CLASSES
 from ppsci_ext.data.cifar10 import CIFAR10_URL
+from ppsci_ext.data.cifar10 import write_cifar10
 from ppsci_ext.experiments import cifar10
 from ppsci_ext.experiments import common
 
@@ -27,35 +26,15 @@ SCRIPT = REPO / "examples" / "wgangp" / "wgangp_cifar10.py"
 PER_BATCH = 4  # images per batch file: 20 training images, 4 test images
 
 
-def _batch(rng, n):
-    data = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
-    labels = [int(v) for v in rng.integers(0, 10, size=n)]
-    return data, labels
-
-
 @pytest.fixture(scope="module")
 def cifar_tar(tmp_path_factory):
-    """A tiny archive in the cifar-10-python.tar.gz layout (see test_cifar10_parts)."""
+    """A tiny archive in the cifar-10-python.tar.gz layout: random images, 5 x 4
+    for training and 4 for testing."""
     rng = np.random.default_rng(0)
+    def split(n):
+        return rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8), rng.integers(0, 10, n)
     path = tmp_path_factory.mktemp("cifar") / "cifar-10-python.tar.gz"
-    with tarfile.open(path, "w:gz") as tar:
-        folder = tarfile.TarInfo("cifar-10-batches-py")
-        folder.type = tarfile.DIRTYPE
-        tar.addfile(folder)
-        meta = {b"label_names": [c.encode() for c in CIFAR10_CLASSES], b"num_vis": 3072}
-        members = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
-        for name in members:
-            data, labels = _batch(rng, PER_BATCH)
-            payload = pickle.dumps({b"batch_label": name.encode(), b"labels": labels, b"data": data},
-                                   protocol=2)
-            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
-            info.size = len(payload)
-            tar.addfile(info, io.BytesIO(payload))
-        payload = pickle.dumps(meta, protocol=2)
-        info = tarfile.TarInfo("cifar-10-batches-py/batches.meta")
-        info.size = len(payload)
-        tar.addfile(info, io.BytesIO(payload))
-    return path
+    return Path(write_cifar10(path, split(5 * PER_BATCH), split(PER_BATCH)))
 
 
 def short(tmp_path, data):

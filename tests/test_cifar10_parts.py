@@ -253,6 +253,28 @@ def test_load_from_tarball(cifar_tar, split):
     assert sorted(os.listdir(path.parent)) == ["cifar-10-python.tar.gz"]
 
 
+def test_written_archive_reads_back_unchanged(tmp_path):
+    rng = np.random.default_rng(3)
+    # 7 training images: batches of 2, 2, 1, 1, 1 (every batch file exists)
+    train = rng.integers(0, 256, (7, 3, 32, 32), dtype=np.uint8), rng.integers(0, 10, 7)
+    test = rng.integers(0, 256, (3, 3072), dtype=np.uint8), [9, 0, 4]
+    path = cifar10.write_cifar10(tmp_path / "cifar-10-python.tar.gz", train, test)
+    images, labels = cifar10.load_cifar10(path, "train")
+    np.testing.assert_array_equal(images, train[0])
+    np.testing.assert_array_equal(labels, train[1])
+    images, labels = cifar10.load_cifar10(tmp_path, "test")
+    np.testing.assert_array_equal(images.reshape(3, -1), test[0])
+    assert labels.tolist() == [9, 0, 4]
+    with tarfile.open(path) as tar:
+        sizes = [len(pickle.loads(tar.extractfile(f"cifar-10-batches-py/data_batch_{i}").read(),
+                                  encoding="bytes")[b"labels"]) for i in range(1, 6)]
+        meta = pickle.loads(tar.extractfile("cifar-10-batches-py/batches.meta").read(), encoding="bytes")
+    assert sizes == [2, 2, 1, 1, 1]
+    assert meta[b"label_names"][0] == b"airplane"
+    with pytest.raises(ValueError, match="train: 7 images but 6 labels"):
+        cifar10.write_cifar10(tmp_path / "bad.tar.gz", (train[0], train[1][:6]), test)
+
+
 def test_load_from_extracted_folder(cifar_tar, tmp_path):
     path, expected = cifar_tar
     with tarfile.open(path) as tar:

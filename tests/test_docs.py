@@ -29,14 +29,12 @@ English pages (comments may be translated), so running the English ones covers b
 """
 
 import gzip
-import io
 import os
 import pickle
 import re
 import shutil
 import subprocess
 import sys
-import tarfile
 import time
 from dataclasses import dataclass
 from dataclasses import field
@@ -51,6 +49,7 @@ import yaml
 
 from conftest import FIXTURES
 from conftest import REPO
+from ppsci_ext.data.cifar10 import write_cifar10
 
 DOCS = REPO / "docs"
 RUN_LANGS = ("bash", "python")
@@ -412,19 +411,9 @@ def write_tiny_mnist(path: Path) -> Path:
 def write_tiny_cifar10(path: Path, per_batch: int = 10) -> Path:
     """A ``cifar-10-python.tar.gz`` with ``per_batch`` random images per batch file."""
     rng = np.random.default_rng(0)
-    with tarfile.open(path, "w:gz") as tar:
-        def add(name, obj):
-            payload = pickle.dumps(obj, protocol=2)
-            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
-            info.size = len(payload)
-            tar.addfile(info, io.BytesIO(payload))
-
-        for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-            add(name, {b"batch_label": name.encode(),
-                       b"labels": [int(v) for v in rng.integers(0, 10, per_batch)],
-                       b"data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8)})
-        add("batches.meta", {b"label_names": [b"class%d" % i for i in range(10)], b"num_vis": 3072})
-    return path
+    def split(n):
+        return rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8), rng.integers(0, 10, n)
+    return Path(write_cifar10(path, split(5 * per_batch), split(per_batch)))
 
 
 @dataclass
