@@ -20,6 +20,7 @@ from conftest import run_entry
 from ppsci_ext.data.mnist import load_mnist
 from ppsci_ext.experiments import common
 from ppsci_ext.experiments import mnist
+from ppsci_ext.experiments.critic_langevin import sample_langevin
 from ppsci_ext.metric import classifier as clf
 from ppsci_ext.metric import inception as inc
 from ppsci_ext.solver.checkpoint import save_atomic
@@ -49,10 +50,12 @@ def tiny_mnist(tmp_path_factory):
 
 
 def small(data_path):
-    """Overrides for a tiny, fast run on ``data_path``."""
+    """Overrides for a tiny, fast run on ``data_path``; eval and infer draw the
+    generator's samples alone (the tests of sampling with the critic set it)."""
     return [f"DATA.data_path={data_path}", "MODEL.generator.dim=4", "MODEL.critic.dim=4",
             "TRAIN.batch_size.critic=10", "TRAIN.batch_size.generator=10",
-            f"EVAL.num_samples={NUM_EVAL}", f"INFER.num_samples={NUM_EVAL}", "EVAL.inception=true"]
+            f"EVAL.num_samples={NUM_EVAL}", f"INFER.num_samples={NUM_EVAL}", "EVAL.langevin_steps=0",
+            "EVAL.inception=true"]  # (kept last: a test drops it)
 
 
 def mnist_cfg(*overrides):
@@ -71,6 +74,9 @@ def test_default_recipe_and_official_preset():
     assert (cfg.TRAIN.processes, cfg.TRAIN.batch_size.critic, cfg.TRAIN.batch_size.generator) == (2, 50, 50)
     assert (opt.learning_rate, opt.critic_learning_rate, opt.lr_decay) == (1e-3, 2e-3, "linear")
     assert (cfg.TRAIN.ema.use_ema, cfg.TRAIN.ema.decay, cfg.LOSS.penalty_interval) == (True, 0.99, 1)
+    ev = cfg.EVAL  # sampling: critic-guided Langevin steps, which infer follows
+    assert (ev.langevin_steps, ev.langevin_step_size, ev.langevin_critic_weight, ev.critic_keep) == (10, 0.01, 10.0, 1.0)
+    assert (cfg.INFER.langevin_steps, cfg.INFER.langevin_step_size, cfg.INFER.langevin_critic_weight) == (10, 0.01, 10.0)
     official = mnist_cfg("preset=mnist_official")
     opt = official.TRAIN.optimizer
     assert (opt.learning_rate, opt.beta1, opt.beta2, opt.lr_decay) == (1e-4, 0.5, 0.9, "none")
@@ -97,6 +103,9 @@ def test_default_recipe_and_official_preset():
         ("TRAIN.grid_freq=0", "TRAIN.grid_freq=0 is not valid: null or an integer >= 1"),
         ("EVAL.critic_keep=0", "EVAL.critic_keep=0 is not valid: a number in (0, 1]"),
         ("EVAL.critic_keep=1.5", "EVAL.critic_keep=1.5 is not valid: a number in (0, 1]"),
+        ("EVAL.langevin_steps=-1", "EVAL.langevin_steps=-1 is not valid: an integer >= 0"),
+        ("EVAL.langevin_step_size=0", "EVAL.langevin_step_size=0 is not valid: a number > 0"),
+        ("EVAL.langevin_critic_weight=-1", "EVAL.langevin_critic_weight=-1 is not valid: a number >= 0"),
         ("LOSS.penalty_weight=-1", "LOSS.penalty_weight=-1 is not valid: a number >= 0"),
         ("TRAIN.n_critic=0", "TRAIN.n_critic=0 is not valid: an integer >= 1"),
         ("TRAIN.optimizer.lr_decay=cosine", "TRAIN.optimizer.lr_decay='cosine' is not valid"),
@@ -107,6 +116,12 @@ def test_bad_config_values_are_named(tmp_path, override, message):
     with pytest.raises(common.ConfigError) as info:
         mnist.check_config(cfg)
     assert message in str(info.value)
+
+
+def test_critic_selection_and_langevin_sampling_are_one_or_the_other(tmp_path):
+    cfg = mnist_cfg("EVAL.critic_keep=0.8", "EVAL.langevin_steps=5", f"output_dir={tmp_path}")
+    with pytest.raises(common.ConfigError, match="use one way of sampling with the critic"):
+        mnist.check_config(cfg)
 
 
 def test_missing_data_says_where_mnist_comes_from(tmp_path):
@@ -319,7 +334,7 @@ def test_infer_selection_needs_an_export_with_the_critic(evaluated, tiny_mnist, 
     mnist.export(mnist_cfg("mode=export", *base, f"INFER.pretrained_model_path={out}/model_generator.pdparams"))
     with pytest.raises(common.ConfigError) as info:
         mnist.infer(mnist_cfg("mode=infer", *base, "INFER.critic_keep=0.5"))
-    assert "exported without its critic: run mode=export with INFER.critic_keep=0.5" in str(info.value)
+    assert "exported without its scores: run mode=export with INFER.critic_keep=0.5" in str(info.value)
 
 
 def test_critic_selection_without_a_critic_names_both_ways_out(evaluated, tiny_mnist, tmp_path):
@@ -511,3 +526,78 @@ def test_eval_with_the_real_network_and_random_weights(tmp_path, tiny_mnist, mon
     assert np.isfinite(metrics["IS"]) and metrics["IS"] >= 1.0 and metrics["IS_std"] >= 0.0
     assert np.isfinite(metrics["FID"]) and metrics["FID"] > 0
     assert len(list((cache / "fid_stats").glob("mnist_test-*.npz"))) == 1
+
+
+def test_langevin_sampling_moves_the_generators_noise_and_scores_both(evaluated, tiny_mnist, tmp_path):
+    out, cache = evaluated
+    base = [f"output_dir={tmp_path}", *small(tiny_mnist), "EVAL.inception=false",
+            f"EVAL.pretrained_gen_model_path={out}/model_generator.pdparams",
+            "EVAL.langevin_steps=3", "EVAL.langevin_critic_weight=5"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PPSCI_EXT_CACHE", str(cache))
+        metrics = mnist.evaluate(mnist_cfg("mode=eval", *base))
+    settings = metrics["critic_langevin"]
+    assert settings["critic"] == str(out / "model_discriminator.pdparams")
+    assert (settings["steps"], settings["step_size"], settings["critic_weight"]) == (3, 0.01, 5.0)
+    assert metrics["critic_selection"] is None
+    # the generator's samples alone are scored too: exactly what eval without the critic gave
+    alone = json.loads((out / "metrics.json").read_text())["samples"]
+    assert metrics["samples_without_selection"] == pytest.approx(alone)
+    # the samples are those of the noise sample_langevin moves, from eval's seed
+    cfg = mnist_cfg("mode=eval", *base)
+    generator, critic = common.build_networks(cfg)
+    generator.set_state_dict(paddle.load(str(out / "model_generator.pdparams")))
+    critic.set_state_dict(paddle.load(str(out / "model_discriminator.pdparams")))
+    moved, unmoved = sample_langevin(generator, critic, NUM_EVAL, cfg.seed, 3, 0.01, 5.0)
+    np.testing.assert_allclose(np.load(tmp_path / "samples.npy"), moved.reshape(-1, 28, 28), atol=1e-5)
+    np.testing.assert_allclose(unmoved, common.sample(generator, NUM_EVAL, seed=cfg.seed), atol=1e-6)
+    assert np.abs(moved - unmoved).max() > 1e-3
+
+
+def test_langevin_sampling_without_a_critic_falls_back_to_the_generator_alone(evaluated, tiny_mnist, tmp_path):
+    # the default samples with the critic; a generator that comes without one (another
+    # package's weights) is still evaluated, alone, and metrics.json says so
+    out, cache = evaluated
+    lone = tmp_path / "model_generator.pdparams"
+    lone.write_bytes((out / "model_generator.pdparams").read_bytes())
+    cfg = mnist_cfg("mode=eval", f"output_dir={tmp_path}", *small(tiny_mnist), "EVAL.inception=false",
+                    f"EVAL.pretrained_gen_model_path={lone}", "EVAL.langevin_steps=2")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PPSCI_EXT_CACHE", str(cache))
+        metrics = mnist.evaluate(cfg)
+    assert metrics["critic_langevin"].startswith("skipped: no critic beside the generator")
+    np.testing.assert_array_equal(np.load(tmp_path / "samples.npy"), np.load(out / "samples.npy"))
+    # an explicit critic path that does not exist is an error, not a fallback
+    cfg = mnist_cfg("mode=eval", f"output_dir={tmp_path}", *small(tiny_mnist), "EVAL.langevin_steps=2",
+                    f"EVAL.pretrained_gen_model_path={lone}", f"EVAL.pretrained_dis_model_path={tmp_path}/no.pdparams")
+    with pytest.raises(FileNotFoundError, match="no.pdparams"):
+        mnist.evaluate(cfg)
+
+
+def test_export_with_langevin_steps_lets_infer_sample_as_eval_does(evaluated, tiny_mnist, tmp_path):
+    out, cache = evaluated
+    base = [f"output_dir={tmp_path}", *small(tiny_mnist), "EVAL.inception=false",
+            f"EVAL.pretrained_gen_model_path={out}/model_generator.pdparams",
+            f"INFER.pretrained_model_path={out}/model_generator.pdparams",
+            "EVAL.langevin_steps=3", "EVAL.langevin_critic_weight=5"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PPSCI_EXT_CACHE", str(cache))
+        mnist.evaluate(mnist_cfg("mode=eval", *base))
+    # INFER's Langevin keys follow EVAL's; the exported step runs once per step
+    mnist.export(mnist_cfg("mode=export", *base))
+    images = mnist.infer(mnist_cfg("mode=infer", *base))
+    np.testing.assert_allclose(images, np.load(tmp_path / "samples.npy"), atol=1e-5)
+    # the same export without steps gives the generator's samples alone
+    alone = mnist.infer(mnist_cfg("mode=infer", *base, "INFER.langevin_steps=0"))
+    np.testing.assert_allclose(alone, np.load(out / "samples.npy"), atol=1e-5)
+    with pytest.raises(common.ConfigError, match="exported without its scores"):
+        mnist.infer(mnist_cfg("mode=infer", *base, "INFER.langevin_steps=0", "INFER.critic_keep=0.5"))
+
+
+def test_infer_langevin_on_an_export_without_the_step_draws_the_generator_alone(evaluated, tiny_mnist, tmp_path):
+    out, _ = evaluated
+    base = [f"output_dir={tmp_path}", *small(tiny_mnist),
+            f"INFER.pretrained_model_path={out}/model_generator.pdparams"]
+    mnist.export(mnist_cfg("mode=export", *base))  # INFER.langevin_steps=0: the generator alone
+    images = mnist.infer(mnist_cfg("mode=infer", *base, "INFER.langevin_steps=4"))
+    np.testing.assert_allclose(images, np.load(out / "samples.npy"), atol=1e-5)

@@ -779,6 +779,9 @@ def export_generator(cfg: DictConfig, generator) -> str:
                                                 name=generator.input_keys[0])}
     if generator.is_conditional:
         spec[generator.input_keys[1]] = InputSpec([None], "int64", name=generator.input_keys[1])
+    # a wrapper's further float inputs (critic_langevin.LangevinGenerator's injected noise)
+    for name, shape in getattr(generator, "extra_input_shapes", {}).items():
+        spec[name] = InputSpec([None, *shape], "float32", name=name)
     generator.eval()
     # A Solver built earlier in this process (training from Python) switches
     # dynamic-to-static conversion off globally; paddle.jit.save needs it on.
@@ -836,7 +839,7 @@ def inference_predictor(cfg: DictConfig):
 
 
 def infer_outputs(cfg: DictConfig, noise_dim: int, num_samples: int, num_classes: int = 0,
-                  predictor=None):
+                  predictor=None, extra_inputs: Optional[Dict[str, np.ndarray]] = None):
     """Run the exported model of ``INFER`` (or ``predictor``, made by
     :func:`inference_predictor`) on ``num_samples`` noise vectors (seeded by
     ``seed``, in batches of ``INFER.batch_size``).
@@ -844,6 +847,8 @@ def infer_outputs(cfg: DictConfig, noise_dim: int, num_samples: int, num_classes
     Returns ``(outputs, labels)``: every output of the model as a numpy array (the
     samples first; an export with its critic adds the critic's scores), and the
     classes drawn uniformly for a conditional generator (None for an unconditional one).
+    ``extra_inputs`` are further inputs of the model by name, ``num_samples`` rows
+    each, fed batch by batch with the noise.
     """
     if predictor is None:
         predictor = inference_predictor(cfg)
@@ -853,6 +858,7 @@ def infer_outputs(cfg: DictConfig, noise_dim: int, num_samples: int, num_classes
     labels = rng.integers(0, num_classes, n).astype("int64") if num_classes else None
     if num_classes:
         inputs[cfg.MODEL.generator.input_keys[1]] = labels
+    inputs.update(extra_inputs or {})
     outputs = [predictor.get_output_handle(name) for name in predictor.get_output_names()]
     batches = [[] for _ in outputs]
     for start in range(0, n, cfg.INFER.batch_size):

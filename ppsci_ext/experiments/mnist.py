@@ -26,16 +26,21 @@ test split). Without the cached classifier or the Inception weights, the samples
 the grid are still written, and ``metrics.json`` and the log name the missing file
 and the command that gets it.
 
-With ``EVAL.critic_keep`` < 1 eval draws more images than it keeps and keeps those
-the critic rates most real (:mod:`ppsci_ext.experiments.critic_selection`; the critic
-is ``EVAL.pretrained_dis_model_path``, by default the one beside the generator);
-``metrics.json`` then scores the generator's samples alone beside them.
+By default (``EVAL.langevin_steps`` > 0) eval moves every drawn noise vector by
+Langevin steps towards what the critic trained with the generator rates real
+(:mod:`ppsci_ext.experiments.critic_langevin`; the critic is
+``EVAL.pretrained_dis_model_path``, by default the one beside the generator) and
+scores the generator's samples alone beside them; ``EVAL.langevin_steps=0`` scores
+the generator alone. Instead, with ``EVAL.critic_keep`` < 1 it draws more images than
+it keeps and keeps those the critic rates most real
+(:mod:`ppsci_ext.experiments.critic_selection`).
 
-``mode=export`` saves the generator as a Paddle inference model (with its critic when
+``mode=export`` saves the generator as a Paddle inference model (with the critic: one
+Langevin step when ``INFER.langevin_steps`` > 0, the critic's scores when
 ``INFER.critic_keep`` < 1); ``mode=infer`` draws ``INFER.num_samples`` images from it
 with Paddle Inference (``infer_samples.npy`` and the grid ``infer_samples.png``). For
-the same ``seed``, number of samples and share kept, eval and infer give the same
-images.
+the same ``seed``, number of samples and sampling settings, eval and infer give the
+same images.
 """
 
 from __future__ import annotations
@@ -55,6 +60,10 @@ from ppsci_ext.data.mnist import MnistDataError
 from ppsci_ext.data.mnist import load_mnist
 from ppsci_ext.experiments import common
 from ppsci_ext.experiments import inception_eval
+from ppsci_ext.experiments.critic_langevin import LangevinStep
+from ppsci_ext.experiments.critic_langevin import infer_langevin
+from ppsci_ext.experiments.critic_langevin import langevin_jitter
+from ppsci_ext.experiments.critic_langevin import sample_langevin
 from ppsci_ext.experiments.critic_selection import ScoredGenerator
 from ppsci_ext.experiments.critic_selection import best_of
 from ppsci_ext.experiments.critic_selection import drawn_count
@@ -99,9 +108,11 @@ CONFIG_KEYS = common.config_keys({
     "DATA": {"data_path": None},
     "TRAIN": {"grid_freq": None, "eval_num_samples": None},
     "EVAL": {k: None for k in ("pretrained_gen_model_path", "pretrained_dis_model_path", "critic_keep",
+                               "langevin_steps", "langevin_step_size", "langevin_critic_weight",
                                "num_samples", "inception", "is_splits", "batch_size",
                                "inception_weights", "cache_dir", "fid_reference")},
-    "INFER": {"num_samples": None, "critic_keep": None, "pretrained_dis_model_path": None},
+    "INFER": {k: None for k in ("num_samples", "critic_keep", "pretrained_dis_model_path", "langevin_steps",
+                                "langevin_step_size", "langevin_critic_weight")},
 })
 
 
@@ -137,9 +148,23 @@ def check_config(cfg: DictConfig) -> None:
         common.require(value >= splits, key, value,
                        f"an integer >= EVAL.is_splits={splits} (the Inception Score's splits)")
     for section in ("EVAL", "INFER"):
-        keep = cfg[section].critic_keep
-        common.require(common.is_number(keep) and 0 < keep <= 1, f"{section}.critic_keep", keep,
+        ev = cfg[section]
+        common.require(common.is_number(ev.critic_keep) and 0 < ev.critic_keep <= 1,
+                       f"{section}.critic_keep", ev.critic_keep,
                        "a number in (0, 1]: the share of drawn samples kept (1: no critic selection)")
+        common.require(common.is_int(ev.langevin_steps) and ev.langevin_steps >= 0,
+                       f"{section}.langevin_steps", ev.langevin_steps,
+                       "an integer >= 0 (0: no Langevin sampling)")
+        common.require(common.is_number(ev.langevin_step_size) and ev.langevin_step_size > 0,
+                       f"{section}.langevin_step_size", ev.langevin_step_size, "a number > 0")
+        common.require(common.is_number(ev.langevin_critic_weight) and ev.langevin_critic_weight >= 0,
+                       f"{section}.langevin_critic_weight", ev.langevin_critic_weight, "a number >= 0")
+        if ev.langevin_steps and ev.critic_keep < 1:
+            raise common.ConfigError(
+                f"{section}.critic_keep={ev.critic_keep} and {section}.langevin_steps={ev.langevin_steps}: "
+                f"use one way of sampling with the critic ({section}.critic_keep=1 or "
+                f"{section}.langevin_steps=0)"
+            )
     n = cfg.INFER.num_samples
     if not (common.is_int(n) and n >= 1):
         raise common.ConfigError(f"INFER.num_samples={n!r} is not valid: an integer >= 1")
@@ -350,29 +375,42 @@ def eval_generator(cfg: DictConfig):
 _GENERATOR_KEY = {"EVAL": "pretrained_gen_model_path", "INFER": "pretrained_model_path"}
 
 
-def selection_critic(cfg: DictConfig, section: str = "EVAL"):
-    """The critic that ranks samples when ``<section>.critic_keep`` < 1, in eval mode,
-    and its path; ``(None, None)`` when every sample is kept.
+def sampling_critic(cfg: DictConfig, section: str = "EVAL"):
+    """The critic that ranks the samples (``<section>.critic_keep`` < 1) or guides them
+    (``<section>.langevin_steps`` > 0), in eval mode, and its path; ``(None, None)``
+    when neither is asked for.
 
     ``<section>.pretrained_dis_model_path`` null means the ``model_discriminator.pdparams``
     that a training run writes beside the generator's weights (``EVAL.pretrained_gen_model_path``,
-    or ``INFER.pretrained_model_path`` for ``mode=export``).
+    or ``INFER.pretrained_model_path`` for ``mode=export``). When there is none,
+    selection is refused with the ways out; Langevin sampling, on by default, falls
+    back to the generator alone with a warning, so that a generator published without
+    its critic can still be evaluated and exported.
     """
     keys = cfg[section]
-    if keys.critic_keep == 1:
+    if keys.critic_keep < 1:
+        use = f"{section}.critic_keep={keys.critic_keep} keeps the samples the critic rates most real"
+        fix = f"{section}.critic_keep=1"
+    elif keys.langevin_steps:
+        use = (f"{section}.langevin_steps={keys.langevin_steps} moves the samples towards what the "
+               "critic rates real")
+        fix = f"{section}.langevin_steps=0"
+    else:
         return None, None
     path = keys.pretrained_dis_model_path
     if not path:
         gen_dir = os.path.dirname(os.path.abspath(str(keys[_GENERATOR_KEY[section]])))
         path = os.path.join(gen_dir, "model_discriminator.pdparams")
         if not os.path.isfile(path):
-            raise common.ConfigError(
-                f"{section}.critic_keep={keys.critic_keep} keeps the samples the critic rates most "
-                f"real, but there is no critic: {section}.pretrained_dis_model_path is null and "
+            message = (
+                f"{use}, but there is no critic: {section}.pretrained_dis_model_path is null and "
                 f"{path} does not exist. Set {section}.pretrained_dis_model_path to the critic "
-                f"trained with this generator, or {section}.critic_keep=1 to use the generator's "
-                "samples alone."
+                f"trained with this generator, or {fix} to use the generator's samples alone."
             )
+            if keys.critic_keep < 1:
+                raise common.ConfigError(message)
+            logger.warning(f"{message} Using the generator's samples alone.")
+            return None, None
     return common.load_network(cfg, "critic", path, f"{section}.pretrained_dis_model_path"), path
 
 
@@ -402,6 +440,26 @@ def _classifier_metrics(cfg: DictConfig, fake: np.ndarray, unselected: Optional[
     }
 
 
+def _langevin_record(ev, critic_path: Optional[str]):
+    """What metrics.json says of critic-guided Langevin sampling (None: not asked for)."""
+    if not ev.langevin_steps:
+        return None
+    if critic_path is None:
+        return ("skipped: no critic beside the generator and EVAL.pretrained_dis_model_path null; "
+                "samples are the generator's alone")
+    return {
+        "critic": str(critic_path),
+        "steps": int(ev.langevin_steps),
+        "step_size": float(ev.langevin_step_size),
+        "critic_weight": float(ev.langevin_critic_weight),
+        "note": (
+            "samples are drawn from noise moved by Langevin steps towards what the critic "
+            "rates real; samples_without_selection scores the same noise unmoved, the "
+            "generator's samples alone (EVAL.langevin_steps=0)"
+        ),
+    }
+
+
 def evaluate(cfg: DictConfig) -> dict:
     """Draw ``EVAL.num_samples`` images (noise seeded with ``seed``) and write
     ``samples.npy``, ``samples.png`` and ``metrics.json`` to ``output_dir``.
@@ -415,26 +473,30 @@ def evaluate(cfg: DictConfig) -> dict:
     """
     out_dir = common.prepare_output_dir(cfg)
     generator = eval_generator(cfg)
-    critic, critic_path = selection_critic(cfg)
+    critic, critic_path = sampling_critic(cfg)
     # the Inception weights are looked up first (cheap): a missing file is reported at once
     net, not_computed = inception_eval.find_network(cfg)
     for why in not_computed.values():
         logger.warning(f"{why} The samples and samples.png are written regardless.")
-    n, keep = cfg.EVAL.num_samples, cfg.EVAL.critic_keep
-    unselected = None
+    ev = cfg.EVAL
+    n, keep, steps = ev.num_samples, ev.critic_keep, ev.langevin_steps
+    alone = None  # the generator's own samples, when the critic changed which were taken
     if critic is None:
         fake = common.sample(generator, n, seed=cfg.seed)
+    elif steps:
+        fake, alone = sample_langevin(generator, critic, n, cfg.seed, steps, ev.langevin_step_size,
+                                      ev.langevin_critic_weight)
     else:
         chosen = select_by_critic(generator, critic, n, keep, cfg.seed)
         # the first n drawn are what EVAL.critic_keep=1 gives: the generator alone
-        fake, unselected = chosen.kept, chosen.drawn[:n]
+        fake, alone = chosen.kept, chosen.drawn[:n]
     np.save(os.path.join(out_dir, "samples.npy"), fake.reshape(-1, 28, 28).astype("float32"))
     save_grid(fake, os.path.join(out_dir, "samples.png"))
     metrics = {
         "generator": str(cfg.EVAL.pretrained_gen_model_path),
         "num_samples": int(cfg.EVAL.num_samples),
         "seed": int(cfg.seed),
-        "critic_selection": None if critic is None else {
+        "critic_selection": None if critic is None or steps else {
             "critic": str(critic_path),
             "keep": float(keep),
             "drawn": int(len(chosen.drawn)),
@@ -444,8 +506,9 @@ def evaluate(cfg: DictConfig) -> dict:
                 "generator's samples alone (EVAL.critic_keep=1)"
             ),
         },
+        "critic_langevin": _langevin_record(ev, critic_path),
     }
-    metrics.update(_classifier_metrics(cfg, fake, unselected))
+    metrics.update(_classifier_metrics(cfg, fake, alone))
     reference = _fid_reference(cfg, net) if "FID" not in not_computed else (None, None, None)
     metrics.update(inception_eval.score_samples(
         cfg, to_pixels(fake), net, not_computed, reference, note=_INCEPTION_NOTE.format(n=len(fake))))
@@ -458,13 +521,21 @@ def evaluate(cfg: DictConfig) -> dict:
 
 def export(cfg: DictConfig) -> str:
     """Save the generator of ``INFER.pretrained_model_path`` as a Paddle inference
-    model at ``INFER.export_path``; return that path. With ``INFER.critic_keep`` < 1
-    the critic is exported with it (:class:`ScoredGenerator`: samples and scores), so
-    that ``mode=infer`` can select as eval does."""
+    model at ``INFER.export_path``; return that path. With ``INFER.langevin_steps`` > 0
+    it is exported as one Langevin step with the critic (:class:`LangevinStep`), with
+    ``INFER.critic_keep`` < 1 with the critic's scores (:class:`ScoredGenerator`), so
+    that ``mode=infer`` samples as eval does."""
     generator = common.load_network(cfg, "generator", cfg.INFER.pretrained_model_path,
                                     "INFER.pretrained_model_path")
-    critic, _ = selection_critic(cfg, "INFER")
-    return common.export_generator(cfg, generator if critic is None else ScoredGenerator(generator, critic))
+    critic, _ = sampling_critic(cfg, "INFER")
+    inf = cfg.INFER
+    if critic is None:
+        model = generator
+    elif inf.langevin_steps:
+        model = LangevinStep(generator, critic)
+    else:
+        model = ScoredGenerator(generator, critic)
+    return common.export_generator(cfg, model)
 
 
 def infer(cfg: DictConfig) -> np.ndarray:
@@ -472,21 +543,39 @@ def infer(cfg: DictConfig) -> np.ndarray:
     Inference; write ``infer_samples.npy`` (float32 ``[N, 28, 28]``) and the grid
     ``infer_samples.png``; return the images."""
     out_dir = common.prepare_output_dir(cfg)
-    n, keep = cfg.INFER.num_samples, cfg.INFER.critic_keep
+    inf = cfg.INFER
+    n, keep = inf.num_samples, inf.critic_keep
     predictor = common.inference_predictor(cfg)
-    if keep < 1 and len(predictor.get_output_names()) < 2:
+    langevin_export = "langevin_jitter" in predictor.get_input_names()
+    if inf.langevin_steps and not langevin_export:
+        # as eval and export do without a critic: the generator alone, said aloud
+        logger.warning(
+            f"INFER.langevin_steps={inf.langevin_steps} moves the noise with the critic, but the "
+            f"model at INFER.export_path={inf.export_path!r} was exported without it (no critic "
+            "at export?): drawing the generator's samples alone. To sample as eval does, run "
+            f"mode=export with the critic (INFER.pretrained_dis_model_path) and "
+            f"INFER.langevin_steps={inf.langevin_steps}; INFER.langevin_steps=0 silences this."
+        )
+    if keep < 1 and (langevin_export or len(predictor.get_output_names()) < 2):
         raise common.ConfigError(
             f"INFER.critic_keep={keep} selects by the critic's scores, but the model at "
-            f"INFER.export_path={cfg.INFER.export_path!r} was exported without its critic: run "
+            f"INFER.export_path={inf.export_path!r} was exported without its scores: run "
             f"mode=export with INFER.critic_keep={keep} (it exports the critic with the "
             "generator), or infer with INFER.critic_keep=1"
         )
-    outputs, _ = common.infer_outputs(cfg, cfg.MODEL.generator.noise_dim, drawn_count(n, keep),
-                                      predictor=predictor)
-    if keep == 1:
-        images = outputs[0]
+    if langevin_export:  # with INFER.langevin_steps=0 it gives the generator's samples
+        start, jitter = langevin_jitter(n, cfg.seed, inf.langevin_steps, cfg.MODEL.generator.noise_dim)
+
+        def run_step(inputs):
+            return common.infer_outputs(cfg, cfg.MODEL.generator.noise_dim, n, predictor=predictor,
+                                        extra_inputs=inputs)[0]
+
+        images = infer_langevin(run_step, start, jitter, inf.langevin_step_size,
+                                inf.langevin_critic_weight, cfg.MODEL.generator.input_keys[0])
     else:
-        images = outputs[0][best_of(outputs[1], n)]
+        outputs, _ = common.infer_outputs(cfg, cfg.MODEL.generator.noise_dim, drawn_count(n, keep),
+                                          predictor=predictor)
+        images = outputs[0] if keep == 1 else outputs[0][best_of(outputs[1], n)]
     images = images.reshape(-1, 28, 28).astype("float32")
     np.save(os.path.join(out_dir, "infer_samples.npy"), images)
     save_grid(images, os.path.join(out_dir, "infer_samples.png"))
