@@ -294,6 +294,14 @@ def selected(evaluated, tiny_mnist, tmp_path_factory):
     return folder, base, metrics
 
 
+def trained_networks(cfg, out):
+    """The networks ``cfg`` names with the weights of the run in ``out``."""
+    generator, critic = common.build_networks(cfg)
+    generator.set_state_dict(paddle.load(str(out / "model_generator.pdparams")))
+    critic.set_state_dict(paddle.load(str(out / "model_discriminator.pdparams")))
+    return generator, critic
+
+
 def test_critic_selection_keeps_the_samples_the_critic_rates_highest(evaluated, selected):
     out, _ = evaluated
     folder, base, metrics = selected
@@ -304,9 +312,7 @@ def test_critic_selection_keeps_the_samples_the_critic_rates_highest(evaluated, 
     assert metrics["samples_without_selection"] == pytest.approx(alone)
     # the kept samples are the critic's 24 best of the 60 drawn, in the order drawn
     cfg = mnist_cfg("mode=eval", *base)
-    generator, critic = common.build_networks(cfg)
-    generator.set_state_dict(paddle.load(str(out / "model_generator.pdparams")))
-    critic.set_state_dict(paddle.load(str(out / "model_discriminator.pdparams")))
+    generator, critic = trained_networks(cfg, out)
     drawn = common.sample(generator, 60, seed=cfg.seed)
     scores = common.critic_values(critic.eval(), drawn)
     best = np.sort(np.argsort(-scores)[:NUM_EVAL])
@@ -545,9 +551,7 @@ def test_langevin_sampling_moves_the_generators_noise_and_scores_both(evaluated,
     assert metrics["samples_without_selection"] == pytest.approx(alone)
     # the samples are those of the noise sample_langevin moves, from eval's seed
     cfg = mnist_cfg("mode=eval", *base)
-    generator, critic = common.build_networks(cfg)
-    generator.set_state_dict(paddle.load(str(out / "model_generator.pdparams")))
-    critic.set_state_dict(paddle.load(str(out / "model_discriminator.pdparams")))
+    generator, critic = trained_networks(cfg, out)
     moved, unmoved = sample_langevin(generator, critic, NUM_EVAL, cfg.seed, 3, 0.01, 5.0)
     np.testing.assert_allclose(np.load(tmp_path / "samples.npy"), moved.reshape(-1, 28, 28), atol=1e-5)
     np.testing.assert_allclose(unmoved, common.sample(generator, NUM_EVAL, seed=cfg.seed), atol=1e-6)

@@ -164,14 +164,15 @@ class LangevinStep(nn.Layer):
     noise where it is). Outputs: the samples $G(z')$ and the moved noise $z'$.
 
     Args:
-        generator: An unconditional generator ``Arch``.
-        critic: The critic trained with it.
+        generator: The unconditional generator whose noise is moved.
+        critic: The critic trained with it; its score, weighted, is the negative energy.
 
     Examples:
         >>> import paddle
         >>> from ppsci_ext.arch import ToyCritic, ToyGenerator
         >>> from ppsci_ext.experiments.critic_langevin import LangevinStep
-        >>> step = LangevinStep(ToyGenerator(hidden_dim=8), ToyCritic(hidden_dim=8))
+        >>> gen, critic = ToyGenerator(hidden_dim=4), ToyCritic(hidden_dim=4)
+        >>> step = LangevinStep(gen, critic)
         >>> z = paddle.randn([5, step.noise_dim])
         >>> x, moved = step({"z": z, "langevin_jitter": paddle.randn(z.shape),
         ...                  "langevin_step_size": paddle.full([5, 1], 0.0),
