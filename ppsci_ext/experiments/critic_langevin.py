@@ -152,7 +152,7 @@ def langevin_jitter(num_samples: int, seed: int, steps: int, noise_dim: int) -> 
 
 
 class LangevinStep(nn.Layer):
-    """One Langevin step (:func:`langevin_noise`) and the samples of where it lands,
+    r"""One Langevin step (:func:`langevin_noise`) and the samples of where it lands,
     as one network: exported as an inference model, Paddle Inference runs it once per
     step (:func:`infer_langevin`) and samples as eval does, to float rounding (an
     exported model has neither random numbers nor Python loops of its own).
