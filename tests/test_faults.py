@@ -826,6 +826,7 @@ def test_existing_run__another_runs_checkpoint_into_it_is_refused(tmp_path, toy_
     assert solver.history["iteration"] == list(range(1, 7))
 
 
+@pytest.mark.slow  # a process of its own; run by .ci/run
 def test_existing_run__refused_by_the_entry_point_in_one_line(tmp_path, toy_run):
     run = copy_run(toy_run, tmp_path / "run")
     done = run_entry(TOY_SCRIPT, f"output_dir={run}", *TINY, timeout=300)

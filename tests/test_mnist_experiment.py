@@ -356,6 +356,7 @@ def test_critic_selection_without_a_critic_names_both_ways_out(evaluated, tiny_m
     assert "EVAL.pretrained_dis_model_path" in message and "EVAL.critic_keep=1" in message
 
 
+@pytest.mark.slow  # a process of its own; run by .ci/run
 def test_errors_end_in_one_line_from_the_entry_point(tmp_path):
     done = run_entry(SCRIPT, "mode=train", f"output_dir={tmp_path}", "DATA.data_path=missing.pkl.gz")
     assert done.returncode == 2
