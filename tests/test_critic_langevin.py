@@ -36,8 +36,8 @@ def test_langevin_samples_the_prior_tilted_by_the_critic():
     # keep unit spread (a wrong sign, scale or missing noise would not)
     beta, a = 2.0, [1.0, -0.5]
     start = np.random.default_rng(0).standard_normal((4000, 2)).astype("float32")
-    z = langevin_noise(_Identity(), _Linear(a), start, steps=300, step_size=0.05,
-                       critic_weight=beta, rng=np.random.default_rng(1))
+    jitter = np.random.default_rng(1).standard_normal((300, 4000, 2)).astype("float32")
+    z = langevin_noise(_Identity(), _Linear(a), start, jitter, step_size=0.05, critic_weight=beta)
     np.testing.assert_allclose(z.mean(axis=0), [2.0, -1.0], atol=0.1)
     np.testing.assert_allclose(z.std(axis=0), [1.0, 1.0], atol=0.1)
 
@@ -48,7 +48,8 @@ def test_no_steps_or_no_weight_is_the_generator_alone():
     np.testing.assert_array_equal(moved, alone)
     # without the critic's weight the steps sample the prior: the spread stays 1
     start = np.random.default_rng(0).standard_normal((4000, 2)).astype("float32")
-    z = langevin_noise(gen, critic, start, 100, 0.05, 0.0, np.random.default_rng(1))
+    jitter = np.random.default_rng(1).standard_normal((100, 4000, 2)).astype("float32")
+    z = langevin_noise(gen, critic, start, jitter, 0.05, 0.0)
     np.testing.assert_allclose(z.mean(axis=0), [0.0, 0.0], atol=0.1)
     np.testing.assert_allclose(z.std(axis=0), [1.0, 1.0], atol=0.1)
 

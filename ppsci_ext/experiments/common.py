@@ -779,7 +779,7 @@ def export_generator(cfg: DictConfig, generator) -> str:
                                                 name=generator.input_keys[0])}
     if generator.is_conditional:
         spec[generator.input_keys[1]] = InputSpec([None], "int64", name=generator.input_keys[1])
-    # a wrapper's further float inputs (critic_langevin.LangevinGenerator's injected noise)
+    # a wrapper's further float inputs (critic_langevin.LangevinStep's injected noise and settings)
     for name, shape in getattr(generator, "extra_input_shapes", {}).items():
         spec[name] = InputSpec([None, *shape], "float32", name=name)
     generator.eval()
@@ -839,7 +839,7 @@ def inference_predictor(cfg: DictConfig):
 
 
 def infer_outputs(cfg: DictConfig, noise_dim: int, num_samples: int, num_classes: int = 0,
-                  predictor=None, extra_inputs: Optional[Dict[str, np.ndarray]] = None):
+                  predictor=None):
     """Run the exported model of ``INFER`` (or ``predictor``, made by
     :func:`inference_predictor`) on ``num_samples`` noise vectors (seeded by
     ``seed``, in batches of ``INFER.batch_size``).
@@ -847,8 +847,6 @@ def infer_outputs(cfg: DictConfig, noise_dim: int, num_samples: int, num_classes
     Returns ``(outputs, labels)``: every output of the model as a numpy array (the
     samples first; an export with its critic adds the critic's scores), and the
     classes drawn uniformly for a conditional generator (None for an unconditional one).
-    ``extra_inputs`` are further inputs of the model by name, ``num_samples`` rows
-    each, fed batch by batch with the noise.
     """
     if predictor is None:
         predictor = inference_predictor(cfg)
@@ -858,16 +856,22 @@ def infer_outputs(cfg: DictConfig, noise_dim: int, num_samples: int, num_classes
     labels = rng.integers(0, num_classes, n).astype("int64") if num_classes else None
     if num_classes:
         inputs[cfg.MODEL.generator.input_keys[1]] = labels
-    inputs.update(extra_inputs or {})
+    return run_predictor(predictor, inputs, cfg.INFER.batch_size), labels
+
+
+def run_predictor(predictor, inputs: Dict[str, np.ndarray], batch_size: int):
+    """Every output of a Paddle Inference ``predictor`` on ``inputs`` (arrays by
+    input name, with as many rows each), fed ``batch_size`` rows at a time."""
+    n = len(next(iter(inputs.values())))
     outputs = [predictor.get_output_handle(name) for name in predictor.get_output_names()]
     batches = [[] for _ in outputs]
-    for start in range(0, n, cfg.INFER.batch_size):
+    for start in range(0, n, batch_size):
         for name, values in inputs.items():
-            predictor.get_input_handle(name).copy_from_cpu(values[start : start + cfg.INFER.batch_size])
+            predictor.get_input_handle(name).copy_from_cpu(values[start : start + batch_size])
         predictor.run()
         for handle, got in zip(outputs, batches):
             got.append(handle.copy_to_cpu())
-    return [np.concatenate(got) for got in batches], labels
+    return [np.concatenate(got) for got in batches]
 
 
 def critic_values(critic, points: np.ndarray, batch_size: int = 4096) -> np.ndarray:

@@ -43,18 +43,17 @@ def langevin_noise(
     generator,
     critic,
     noise: np.ndarray,
-    steps: int,
+    jitter: np.ndarray,
     step_size: float,
     critic_weight: float,
-    rng: np.random.Generator,
     batch_size: int = 1000,
 ) -> np.ndarray:
-    r"""Run ``steps`` Langevin steps from ``noise`` (``[N, noise_dim]``) on the energy
+    r"""Run Langevin steps from ``noise`` (``[N, noise_dim]``) on the energy
     $E(z) = \lVert z \rVert^2 / 2 - \beta f(G(z))$, $\beta$ = ``critic_weight``,
-    $\varepsilon$ = ``step_size``; return the moved noise.
+    $\varepsilon$ = ``step_size``, one per row of ``jitter`` (``[steps, N, noise_dim]``,
+    the injected $\eta_t$, e.g. :func:`langevin_jitter`'s); return the moved noise.
 
-    The injected noise comes from ``rng``, drawn for all ``N`` vectors at each step,
-    so the result does not depend on ``batch_size``. Both networks run in eval mode
+    The result does not depend on ``batch_size``. Both networks run in eval mode
     (restored afterwards); no weights change.
 
     Examples:
@@ -62,9 +61,9 @@ def langevin_noise(
         >>> from ppsci_ext.arch import ToyCritic, ToyGenerator
         >>> from ppsci_ext.experiments.critic_langevin import langevin_noise
         >>> z = np.zeros([4, 2], dtype="float32")
+        >>> jitter = np.random.default_rng(0).standard_normal([3, 4, 2]).astype("float32")
         >>> moved = langevin_noise(ToyGenerator(noise_dim=2, hidden_dim=8), ToyCritic(hidden_dim=8),
-        ...                        z, steps=3, step_size=0.01, critic_weight=1.0,
-        ...                        rng=np.random.default_rng(0))
+        ...                        z, jitter, step_size=0.01, critic_weight=1.0)
         >>> moved.shape, bool((moved != z).all())
         ((4, 2), True)
     """
@@ -75,14 +74,13 @@ def langevin_noise(
     generator.eval()
     critic.eval()
     try:
-        for _ in range(steps):
+        for eta in jitter:
             drift = np.empty_like(z)
             for start in range(0, len(z), batch_size):
                 batch = paddle.to_tensor(z[start : start + batch_size])
                 drift[start : start + batch_size] = _energy_grad(
                     generator, critic, batch, critic_weight).numpy()
-            jitter = rng.standard_normal(z.shape).astype("float32")
-            z = z - 0.5 * step_size * drift + math.sqrt(step_size) * jitter
+            z = z - 0.5 * step_size * drift + math.sqrt(step_size) * eta
     finally:
         for model, was_training in zip((generator, critic), modes):
             if was_training:
@@ -111,11 +109,11 @@ def sample_langevin(
     critic_weight: float,
     batch_size: int = 1000,
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Draw ``num_samples`` noise vectors (seeded with ``seed``, the noise
-    :func:`~ppsci_ext.experiments.common.sample` draws), move them with
-    :func:`langevin_noise` (its injected noise from the same generator of random
-    numbers, after the start), and return ``(samples, samples_alone)``: the samples
-    of the moved noise and those of the noise as drawn (the generator alone).
+    """Draw ``num_samples`` noise vectors and the injected noise of ``steps`` steps
+    (:func:`langevin_jitter`; the start is the noise
+    :func:`~ppsci_ext.experiments.common.sample` draws for ``seed``), move them with
+    :func:`langevin_noise`, and return ``(samples, samples_alone)``: the samples of
+    the moved noise and those of the noise as drawn (the generator alone).
 
     Examples:
         >>> from ppsci_ext.arch import ToyCritic, ToyGenerator
@@ -127,28 +125,27 @@ def sample_langevin(
         >>> moved.shape, bool((alone == sample(gen, 5, seed=0)).all())
         ((5, 2), True)
     """
-    rng = np.random.default_rng(seed)
-    start = rng.standard_normal((num_samples, generator.noise_dim)).astype("float32")
-    moved = langevin_noise(generator, critic, start, steps, step_size, critic_weight, rng, batch_size)
+    start, jitter = langevin_jitter(num_samples, seed, steps, generator.noise_dim)
+    moved = langevin_noise(generator, critic, start, jitter, step_size, critic_weight, batch_size)
     return (common.sample(generator, noise=moved, batch_size=batch_size),
             common.sample(generator, noise=start, batch_size=batch_size))
 
 
 def langevin_jitter(num_samples: int, seed: int, steps: int, noise_dim: int) -> Tuple[np.ndarray, np.ndarray]:
-    """The start noise ``[N, noise_dim]`` and the injected noise ``[N, steps,
-    noise_dim]`` that :func:`sample_langevin` draws for ``seed``, for an exported
-    :class:`LangevinStep` (:func:`infer_langevin`).
+    """The start noise ``[N, noise_dim]`` and the injected noise ``[steps, N,
+    noise_dim]`` of ``seed``, the one place their order of drawing is set: eval
+    (:func:`sample_langevin`) and an exported :class:`LangevinStep`
+    (:func:`infer_langevin`) take them from here.
 
     Examples:
         >>> from ppsci_ext.experiments.critic_langevin import langevin_jitter
         >>> start, jitter = langevin_jitter(4, seed=0, steps=3, noise_dim=2)
         >>> start.shape, jitter.shape
-        ((4, 2), (4, 3, 2))
+        ((4, 2), (3, 4, 2))
     """
     rng = np.random.default_rng(seed)
     start = rng.standard_normal((num_samples, noise_dim)).astype("float32")
-    jitter = [rng.standard_normal((num_samples, noise_dim)).astype("float32") for _ in range(steps)]
-    return start, np.stack(jitter, axis=1) if steps else np.zeros((num_samples, 0, noise_dim), "float32")
+    return start, rng.standard_normal((steps, num_samples, noise_dim)).astype("float32")
 
 
 class LangevinStep(nn.Layer):
@@ -208,11 +205,11 @@ def infer_langevin(run_step, start: np.ndarray, jitter: np.ndarray, step_size: f
     outputs; ``start`` and ``jitter`` are :func:`langevin_jitter`'s, ``noise_key`` the
     generator's noise input. With no steps
     it is run once with step size 0 (the generator alone)."""
-    n, steps = len(start), jitter.shape[1]
+    n, steps = len(start), len(jitter)
     rows = {"langevin_step_size": np.full((n, 1), step_size if steps else 0.0, "float32"),
             "langevin_critic_weight": np.full((n, 1), critic_weight, "float32")}
     z, x = start, None
     for t in range(max(steps, 1)):
-        step_jitter = jitter[:, t] if steps else np.zeros_like(start)
+        step_jitter = jitter[t] if steps else np.zeros_like(start)
         x, z = run_step({noise_key: z, "langevin_jitter": step_jitter, **rows})
     return x

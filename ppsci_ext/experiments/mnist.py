@@ -567,8 +567,7 @@ def infer(cfg: DictConfig) -> np.ndarray:
         start, jitter = langevin_jitter(n, cfg.seed, inf.langevin_steps, cfg.MODEL.generator.noise_dim)
 
         def run_step(inputs):
-            return common.infer_outputs(cfg, cfg.MODEL.generator.noise_dim, n, predictor=predictor,
-                                        extra_inputs=inputs)[0]
+            return common.run_predictor(predictor, inputs, inf.batch_size)
 
         images = infer_langevin(run_step, start, jitter, inf.langevin_step_size,
                                 inf.langevin_critic_weight, cfg.MODEL.generator.input_keys[0])
